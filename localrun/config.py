@@ -1,0 +1,210 @@
+"""Every setting in one table; values come from defaults < TOML file < LOCALRUN_* env < flags."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+import psutil
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the setting and its source."""
+
+
+def _default_data_dir() -> str:
+    return platformdirs.user_data_dir("localrun", appauthor=False)
+
+
+def _default_config_file() -> str:
+    return str(Path(platformdirs.user_config_dir("localrun", appauthor=False)) / "localrun.toml")
+
+
+def physical_cores() -> int:
+    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
+
+
+def default_mpirun() -> str:
+    beside = Path(sys.executable).parent / "mpiexec"
+    if beside.exists():
+        return str(beside)
+    return shutil.which("mpiexec") or shutil.which("mpirun") or "mpiexec"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: type
+    default: Callable[[], Any] | Any
+    help: str
+
+    def default_value(self) -> Any:
+        return self.default() if callable(self.default) else self.default
+
+    @property
+    def env(self) -> str:
+        return "LOCALRUN_" + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", str, "127.0.0.1", "Address to listen on."),
+    Setting("port", int, 8080, "TCP port to listen on (0 picks a free one)."),
+    Setting(
+        "allow_remote",
+        bool,
+        False,
+        "Allow a non-loopback host without TLS (only behind a trusted network).",
+    ),
+    Setting("tls_cert", str, "", "PEM certificate file; with tls_key the daemon speaks HTTPS."),
+    Setting("tls_key", str, "", "PEM private key file for tls_cert."),
+    Setting("data_dir", str, _default_data_dir, "Where the database and run directories live."),
+    Setting("cores", int, 0, "Cores the daemon may hand out to runs (0 = physical cores)."),
+    Setting("mpirun", str, default_mpirun, "MPI launcher (mpiexec/mpirun) used for every run."),
+    Setting(
+        "models",
+        str,
+        "",
+        "Real model executables, 'wrf:4.7.1=/path/wrf.exe' separated by commas; "
+        "empty = the built-in simulator for every version.",
+    ),
+    Setting("walltime_s", int, 24 * 3600, "Default wall-clock limit of a run, in seconds."),
+    Setting("stop_grace_s", float, 10.0, "Seconds between SIGTERM and SIGKILL when stopping."),
+    Setting("stall_floor_s", float, 120.0, "Least silence before the stall watchdog acts."),
+    Setting("poll_interval_s", float, 1.0, "How often the supervisor samples live runs."),
+    Setting("max_upload_bytes", int, 50 * 1024**3, "Largest single upload accepted, in bytes."),
+    Setting("sim_speed", float, 1.0, "Speed factor of the built-in simulator (10 = 10x faster)."),
+    Setting("cost_per_core_hour", float, 0.0, "Price of one core-hour, used in estimates."),
+    Setting("log_level", str, "info", "debug, info, warning or error."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    allow_remote: bool = False
+    tls_cert: str = ""
+    tls_key: str = ""
+    data_dir: str = field(default_factory=_default_data_dir)
+    cores: int = 0
+    mpirun: str = field(default_factory=default_mpirun)
+    models: str = ""
+    walltime_s: int = 24 * 3600
+    stop_grace_s: float = 10.0
+    stall_floor_s: float = 120.0
+    poll_interval_s: float = 1.0
+    max_upload_bytes: int = 50 * 1024**3
+    sim_speed: float = 1.0
+    cost_per_core_hour: float = 0.0
+    log_level: str = "info"
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser()
+
+    @property
+    def total_cores(self) -> int:
+        return self.cores if self.cores > 0 else physical_cores()
+
+    @property
+    def model_paths(self) -> dict[tuple[str, str], str]:
+        """{("wrf", "4.7.1"): "/path/wrf.exe"} from the models setting."""
+        table: dict[tuple[str, str], str] = {}
+        for item in filter(None, (p.strip() for p in self.models.split(","))):
+            key, _, path = item.partition("=")
+            model, _, version = key.partition(":")
+            if not path or not version:
+                raise SettingsError(f"models: {item!r} is not of the form model:version=/path")
+            table[(model.strip().lower(), version.strip())] = path.strip()
+        return table
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert and self.tls_key)
+
+
+def cast(setting: Setting, raw: Any, source: str) -> Any:
+    if setting.type is bool:
+        if isinstance(raw, bool):
+            return raw
+        text = str(raw).strip().lower()
+        if text in {"1", "true", "yes", "on"}:
+            return True
+        if text in {"0", "false", "no", "off", ""}:
+            return False
+        raise SettingsError(f"{setting.name} from {source}: {raw!r} is not true or false")
+    try:
+        return setting.type(raw)
+    except (TypeError, ValueError):
+        kind = setting.type.__name__
+        raise SettingsError(
+            f"{setting.name} from {source}: {raw!r} is not a valid {kind}"
+        ) from None
+
+
+def load(
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_file: str | None = None,
+) -> Settings:
+    """Resolve every setting; later sources win: default, file, environment, flags."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = Path(config_file or environ.get("LOCALRUN_CONFIG") or _default_config_file())
+    if config_file or path.exists():
+        values.update(_read_file(path))
+    for setting in SETTINGS:
+        if setting.env in environ and environ[setting.env] != "":
+            values[setting.name] = cast(setting, environ[setting.env], setting.env)
+    for name, raw in (flags or {}).items():
+        if raw is not None:
+            values[name] = cast(_BY_NAME[name], raw, _BY_NAME[name].flag)
+    settings = Settings(**values)
+    _validate(settings)
+    return settings
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise SettingsError(f"config file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path}: {exc}") from None
+    section = data.get("localrun", data)
+    unknown = sorted(set(section) - set(_BY_NAME))
+    if unknown:
+        raise SettingsError(f"config file {path}: unknown settings {', '.join(unknown)}")
+    return {k: cast(_BY_NAME[k], v, str(path)) for k, v in section.items()}
+
+
+def _validate(settings: Settings) -> None:
+    if not 0 <= settings.port <= 65535:
+        raise SettingsError(f"port: {settings.port} is not a TCP port")
+    if settings.cores < 0:
+        raise SettingsError("cores: must be 0 (all physical cores) or more")
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        raise SettingsError("tls_cert and tls_key go together: give both or neither")
+    if settings.log_level not in {"debug", "info", "warning", "error"}:
+        raise SettingsError(f"log_level: {settings.log_level!r} is not debug/info/warning/error")
+    for name in ("walltime_s", "stop_grace_s", "poll_interval_s", "sim_speed", "max_upload_bytes"):
+        if getattr(settings, name) <= 0:
+            raise SettingsError(f"{name}: must be positive")
+    settings.model_paths  # noqa: B018 - raises SettingsError on a malformed value
+
+
+def setting_names() -> list[str]:
+    return [f.name for f in fields(Settings)]

@@ -1,0 +1,100 @@
+"""The run record and its states, as every layer sees them."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+CREATED = "created"
+READY = "ready"
+QUEUED = "queued"
+STARTING = "starting"
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+CANCELLED = "cancelled"
+TIMED_OUT = "timed_out"
+LOST = "lost"
+
+STATES = (CREATED, READY, QUEUED, STARTING, RUNNING, SUCCEEDED, FAILED, CANCELLED, TIMED_OUT, LOST)
+TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED, TIMED_OUT, LOST})
+LIVE = frozenset({STARTING, RUNNING})
+STARTABLE = frozenset({READY})
+
+JSON_FIELDS = ("launch", "progress", "usage", "extra")
+
+
+@dataclass
+class Run:
+    id: str
+    owner: str
+    family: str
+    name: str
+    model: str
+    version: str
+    state: str
+    walltime_s: int
+    created_at: float
+    seq: int = 0
+    kind: str = "wrf"
+    command: str | None = None
+    cores: int = 1
+    oversubscribe: bool = False
+    queued_at: float | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    launch: dict[str, Any] | None = None
+    pid: int | None = None
+    pid_create_time: float | None = None
+    stop_requested_at: float | None = None
+    stop_reason: str | None = None
+    exit_code: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    error_hint: str | None = None
+    progress: dict[str, Any] | None = None
+    usage: dict[str, Any] | None = None
+    outputs_deleted_at: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL
+
+    @property
+    def percent(self) -> float:
+        return float((self.progress or {}).get("percent") or 0.0)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Run:
+        data = dict(row)
+        for name in JSON_FIELDS:
+            if data.get(name) is not None:
+                data[name] = json.loads(data[name])
+        data["oversubscribe"] = bool(data.get("oversubscribe"))
+        if data.get("extra") is None:
+            data["extra"] = {}
+        return cls(**data)
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    run_id: str
+    at: float
+    state: str
+    message: str
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    id: int
+    run_id: str | None
+    owner: str
+    kind: str
+    name: str
+    path: str
+    size: int
+    md5: str | None
+    created_at: float

@@ -1,0 +1,367 @@
+"""SQLite is the truth: one connection, one writer, every state change with its event."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from localrun.runs import JSON_FIELDS, TERMINAL, Event, Run, StoredFile
+from localrun.store.migrations import MIGRATIONS
+
+
+class StoreError(RuntimeError):
+    """The database cannot be used (e.g. it was written by a newer localrun)."""
+
+
+class Store:
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db = db
+        self._write = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path, isolation_level=None)
+        db.row_factory = sqlite3.Row
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA foreign_keys=ON")
+        await db.execute("PRAGMA busy_timeout=5000")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        store = cls(db)
+        try:
+            await store._migrate()
+        except BaseException:
+            await db.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def _migrate(self) -> None:
+        await self._db.execute(
+            "CREATE TABLE IF NOT EXISTS migrations "
+            "(name TEXT PRIMARY KEY, applied_at REAL NOT NULL)"
+        )
+        applied = {r[0] for r in await self._db.execute_fetchall("SELECT name FROM migrations")}
+        known = {name for name, _ in MIGRATIONS}
+        newer = sorted(applied - known)
+        if newer:
+            raise StoreError(
+                "this database was written by a newer localrun (unknown migrations: "
+                + ", ".join(newer)
+                + "); upgrade localrun or use another data directory"
+            )
+        for name, sql in MIGRATIONS:
+            if name in applied:
+                continue
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in filter(str.strip, sql.split(";")):
+                    await self._db.execute(statement)
+                await self._db.execute(
+                    "INSERT INTO migrations(name, applied_at) VALUES (?, ?)", (name, time.time())
+                )
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+
+    async def migrations(self) -> list[tuple[str, float]]:
+        rows = await self._db.execute_fetchall("SELECT name, applied_at FROM migrations")
+        return [(r[0], r[1]) for r in rows]
+
+    async def _run_write(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
+        """Run statements in one transaction; returns each statement's rowcount."""
+        async with self._write:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                counts = []
+                for sql, params in statements:
+                    cursor = await self._db.execute(sql, params)
+                    counts.append(cursor.rowcount)
+                await self._db.execute("COMMIT")
+                return counts
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+
+    async def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
+        rows = list(await self._db.execute_fetchall(sql, params))
+        return rows[0] if rows else None
+
+    # tokens
+
+    async def add_token(self, name: str, owner: str, token_hash: str) -> None:
+        try:
+            await self._run_write(
+                [
+                    (
+                        "INSERT INTO tokens(name, owner, hash, created_at) VALUES (?, ?, ?, ?)",
+                        (name, owner, token_hash, time.time()),
+                    )
+                ]
+            )
+        except sqlite3.IntegrityError:
+            raise StoreError(f"a token named {name!r} exists already") from None
+
+    async def token_owner(self, token_hash: str) -> str | None:
+        row = await self._one(
+            "SELECT owner FROM tokens WHERE hash = ? AND revoked_at IS NULL", (token_hash,)
+        )
+        return None if row is None else str(row[0])
+
+    async def tokens(self) -> list[dict[str, Any]]:
+        rows = await self._db.execute_fetchall(
+            "SELECT name, owner, created_at, revoked_at FROM tokens ORDER BY id"
+        )
+        return [dict(r) for r in rows]
+
+    async def revoke_token(self, name: str) -> bool:
+        counts = await self._run_write(
+            [
+                (
+                    "UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL",
+                    (time.time(), name),
+                )
+            ]
+        )
+        return counts[0] == 1
+
+    # runs
+
+    async def insert_run(self, run: Run, message: str) -> Run:
+        row = _run_columns(run)
+        row.pop("seq")
+        names = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        await self._run_write(
+            [
+                (f"INSERT INTO runs({names}) VALUES ({marks})", list(row.values())),
+                _event(run.id, run.state, message, run.created_at),
+            ]
+        )
+        stored = await self.get_run(run.id)
+        assert stored is not None
+        return stored
+
+    async def get_run(self, run_id: str, owner: str | None = None) -> Run | None:
+        if owner is None:
+            row = await self._one("SELECT * FROM runs WHERE id = ?", (run_id,))
+        else:
+            row = await self._one("SELECT * FROM runs WHERE id = ? AND owner = ?", (run_id, owner))
+        return None if row is None else Run.from_row(dict(row))
+
+    async def list_runs(
+        self,
+        owner: str | None,
+        *,
+        family: str | None = None,
+        states: Iterable[str] | None = None,
+        name: str | None = None,
+        created_after: float | None = None,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
+    ) -> list[Run]:
+        where, params = ["1 = 1"], []  # type: tuple[list[str], list[Any]]
+        if owner is not None:
+            where.append("owner = ?")
+            params.append(owner)
+        if family is not None:
+            where.append("family = ?")
+            params.append(family)
+        if states is not None:
+            states = list(states)
+            where.append(f"state IN ({', '.join('?' for _ in states)})")
+            params += states
+        if name is not None:
+            where.append("name = ?")
+            params.append(name)
+        if created_after is not None:
+            where.append("created_at > ?")
+            params.append(created_after)
+        if after_seq is not None:
+            where.append("seq > ?")
+            params.append(after_seq)
+        if before_seq is not None:
+            where.append("seq < ?")
+            params.append(before_seq)
+        order = "DESC" if newest_first else "ASC"
+        sql = f"SELECT * FROM runs WHERE {' AND '.join(where)} ORDER BY seq {order} LIMIT ?"
+        rows = await self._db.execute_fetchall(sql, [*params, limit])
+        return [Run.from_row(dict(r)) for r in rows]
+
+    async def count_runs(self, owner: str | None, family: str | None = None) -> int:
+        sql, params = "SELECT COUNT(*) FROM runs WHERE 1 = 1", []  # type: tuple[str, list[Any]]
+        if owner is not None:
+            sql += " AND owner = ?"
+            params.append(owner)
+        if family is not None:
+            sql += " AND family = ?"
+            params.append(family)
+        row = await self._one(sql, params)
+        return int(row[0]) if row else 0
+
+    async def transition(
+        self,
+        run_id: str,
+        from_states: Iterable[str],
+        to_state: str,
+        message: str,
+        **changes: Any,
+    ) -> bool:
+        """Move a run from one of from_states to to_state with its event, atomically.
+
+        Returns False (and changes nothing) when the run is in none of from_states, which is
+        how a run gets exactly one terminal transition however many watchers race for it.
+        """
+        now = time.time()
+        states = [s for s in from_states if s not in TERMINAL]
+        if to_state in TERMINAL:
+            changes.setdefault("ended_at", now)
+        sets, params = _sets({"state": to_state, **changes})
+        marks = ", ".join("?" for _ in states)
+        counts = await self._run_write(
+            [
+                (
+                    f"UPDATE runs SET {sets} WHERE id = ? AND state IN ({marks})",
+                    [*params, run_id, *states],
+                ),
+                (
+                    "INSERT INTO events(run_id, at, state, message) "
+                    "SELECT ?, ?, ?, ? WHERE changes() = 1",
+                    (run_id, now, to_state, message),
+                ),
+            ]
+        )
+        return counts[0] == 1
+
+    async def update_run(self, run_id: str, **changes: Any) -> None:
+        sets, params = _sets(changes)
+        await self._run_write([(f"UPDATE runs SET {sets} WHERE id = ?", [*params, run_id])])
+
+    async def add_event(self, run_id: str, state: str, message: str) -> None:
+        await self._run_write([_event(run_id, state, message, time.time())])
+
+    async def events(self, run_id: str) -> list[Event]:
+        rows = await self._db.execute_fetchall(
+            "SELECT id, run_id, at, state, message FROM events WHERE run_id = ? ORDER BY id",
+            (run_id,),
+        )
+        return [Event(**dict(r)) for r in rows]
+
+    async def runs_in(self, states: Iterable[str]) -> list[Run]:
+        return await self.list_runs(None, states=states, limit=1_000_000)
+
+    # files
+
+    async def add_file(
+        self,
+        *,
+        run_id: str | None,
+        owner: str,
+        kind: str,
+        name: str,
+        path: str,
+        size: int,
+        md5: str | None = None,
+        replace: bool = True,
+    ) -> StoredFile:
+        statements: list[tuple[str, Sequence[Any]]] = []
+        if replace and run_id is not None:
+            statements.append(
+                (
+                    "DELETE FROM files WHERE run_id = ? AND kind = ? AND name = ?",
+                    (run_id, kind, name),
+                )
+            )
+        statements.append(
+            (
+                "INSERT INTO files(run_id, owner, kind, name, path, size, md5, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, owner, kind, name, path, size, md5, time.time()),
+            )
+        )
+        await self._run_write(statements)
+        row = await self._one("SELECT * FROM files WHERE rowid = last_insert_rowid()")
+        if row is None:  # another writer slipped in; look it up by its natural key
+            row = await self._one(
+                "SELECT * FROM files WHERE owner = ? AND path = ? ORDER BY id DESC", (owner, path)
+            )
+        assert row is not None
+        return StoredFile(**dict(row))
+
+    async def files(self, run_id: str, kind: str | None = None) -> list[StoredFile]:
+        if kind is None:
+            rows = await self._db.execute_fetchall(
+                "SELECT * FROM files WHERE run_id = ? ORDER BY id", (run_id,)
+            )
+        else:
+            rows = await self._db.execute_fetchall(
+                "SELECT * FROM files WHERE run_id = ? AND kind = ? ORDER BY id", (run_id, kind)
+            )
+        return [StoredFile(**dict(r)) for r in rows]
+
+    async def get_file(self, file_id: int, owner: str | None = None) -> StoredFile | None:
+        row = await self._one("SELECT * FROM files WHERE id = ?", (file_id,))
+        if row is None or (owner is not None and row["owner"] != owner):
+            return None
+        return StoredFile(**dict(row))
+
+    async def attach_file(self, file_id: int, run_id: str) -> None:
+        await self._run_write([("UPDATE files SET run_id = ? WHERE id = ?", (run_id, file_id))])
+
+    async def delete_files(self, run_id: str, kind: str) -> None:
+        await self._run_write([("DELETE FROM files WHERE run_id = ? AND kind = ?", (run_id, kind))])
+
+    # calibration samples
+
+    async def add_sample(self, run_id: str, host: str, data: dict[str, Any]) -> None:
+        await self._run_write(
+            [
+                (
+                    "INSERT INTO samples(run_id, host, at, data) VALUES (?, ?, ?, ?)",
+                    (run_id, host, time.time(), json.dumps(data)),
+                )
+            ]
+        )
+
+    async def samples(self, host: str, limit: int = 50) -> list[dict[str, Any]]:
+        rows = await self._db.execute_fetchall(
+            "SELECT data FROM samples WHERE host = ? ORDER BY id DESC LIMIT ?", (host, limit)
+        )
+        return [json.loads(r[0]) for r in rows]
+
+
+def _event(run_id: str, state: str, message: str, at: float) -> tuple[str, Sequence[Any]]:
+    return (
+        "INSERT INTO events(run_id, at, state, message) VALUES (?, ?, ?, ?)",
+        (run_id, at, state, message),
+    )
+
+
+def _encode(name: str, value: Any) -> Any:
+    if name in JSON_FIELDS and value is not None:
+        return json.dumps(value)
+    if isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _sets(changes: dict[str, Any]) -> tuple[str, list[Any]]:
+    sets = ", ".join(f"{name} = ?" for name in changes)
+    return sets, [_encode(name, value) for name, value in changes.items()]
+
+
+def _run_columns(run: Run) -> dict[str, Any]:
+    return {name: _encode(name, value) for name, value in asdict(run).items()}
