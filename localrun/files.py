@@ -1,0 +1,192 @@
+"""Run directories: layout, safe paths, streamed uploads, listings, tails, archives."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import uuid
+import zipfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from localrun.errors import Invalid, NotFound, TooLarge
+
+CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class RunPaths:
+    root: Path
+
+    @property
+    def input(self) -> Path:
+        return self.root / "input"
+
+    @property
+    def work(self) -> Path:
+        return self.root / "work"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    def create(self) -> None:
+        for path in (self.input, self.work, self.logs):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+def run_paths(data_dir: Path, run_id: str) -> RunPaths:
+    return RunPaths(data_dir / "runs" / run_id)
+
+
+def safe_filename(name: str) -> str:
+    """A single path component a client may name a file with."""
+    if not name or name in {".", ".."} or "/" in name or "\\" in name or "\x00" in name:
+        raise Invalid(f"file name {name!r} is not allowed: give a plain name without '/' or '..'")
+    if len(name.encode()) > 255:
+        raise Invalid("file name is longer than 255 bytes")
+    return name
+
+
+def safe_relpath(relpath: str) -> PurePosixPath:
+    """A relative path with no '..', no absolute start, no empty or NUL parts."""
+    if not relpath or "\x00" in relpath or "\\" in relpath:
+        raise Invalid(f"path {relpath!r} is not allowed")
+    path = PurePosixPath(relpath)
+    if path.is_absolute() or any(part in {"..", ""} for part in path.parts):
+        raise Invalid(f"path {relpath!r} is not allowed: it must stay inside the run directory")
+    return path
+
+
+def resolve_inside(base: Path, relpath: str) -> Path:
+    """base/relpath, refusing '..', absolute paths and symlinks that lead outside base."""
+    candidate = base / safe_relpath(relpath)
+    real_base = base.resolve()
+    real = candidate.resolve()
+    if real != real_base and not real.is_relative_to(real_base):
+        raise Invalid(f"path {relpath!r} leads outside the run directory")
+    return candidate
+
+
+async def save_stream(chunks: AsyncIterator[bytes], dest: Path, limit: int) -> tuple[int, str]:
+    """Write chunks to a temporary name beside dest and rename it when complete.
+
+    A broken or oversize upload leaves nothing behind. Returns (size, md5 hex).
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.parent / f".upload-{uuid.uuid4().hex}.part"
+    digest, size = hashlib.md5(usedforsecurity=False), 0
+    try:
+        # Chunk writes land in the page cache; a thread hop per chunk would cost more.
+        with open(part, "wb") as out:  # noqa: ASYNC230
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge(f"upload exceeds the limit of {limit} bytes")
+                digest.update(chunk)
+                out.write(chunk)
+        os.replace(part, dest)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return size, digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Entry:
+    path: str
+    size: int
+    mtime: float
+    is_dir: bool
+
+
+def list_tree(base: Path, include_dirs: bool = False) -> list[Entry]:
+    """Every file below base (symlinks to files count as files), relative paths, sorted."""
+    entries: list[Entry] = []
+    if not base.is_dir():
+        return entries
+    for dirpath, dirnames, filenames in os.walk(base):
+        dirnames.sort()
+        here = Path(dirpath)
+        names = sorted(filenames) + (sorted(dirnames) if include_dirs else [])
+        for name in names:
+            full = here / name
+            try:
+                info = full.stat()
+            except OSError:
+                continue
+            if name.startswith(".upload-"):
+                continue
+            rel = full.relative_to(base).as_posix()
+            entries.append(Entry(rel, info.st_size, info.st_mtime, stat.S_ISDIR(info.st_mode)))
+    return entries
+
+
+def disk_usage(base: Path) -> int:
+    total = 0
+    for dirpath, _, filenames in os.walk(base):
+        for name in filenames:
+            try:
+                total += (Path(dirpath) / name).lstat().st_size
+            except OSError:
+                continue
+    return total
+
+
+def tail_lines(path: Path, count: int) -> list[str]:
+    """The last count lines, read backwards from the end in blocks, whatever the file's size."""
+    if count <= 0:
+        return []
+    if not path.is_file():
+        raise NotFound(f"no file {path.name}")
+    with open(path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        position = handle.tell()
+        data = b""
+        while position > 0 and data.count(b"\n") <= count:
+            step = min(64 * 1024, position)
+            position -= step
+            handle.seek(position)
+            data = handle.read(step) + data
+    lines = data.decode("utf-8", "replace").splitlines()
+    return lines[-count:]
+
+
+def read_from(path: Path, offset: int, limit: int) -> tuple[bytes, int]:
+    """Up to limit bytes from offset; returns the bytes and the file's current size."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        handle.seek(min(offset, size))
+        return handle.read(limit), size
+
+
+def unpack_zip(archive: Path, dest: Path) -> list[str]:
+    """Unpack into dest; every member must land inside it. Returns the member files."""
+    names: list[str] = []
+    try:
+        with zipfile.ZipFile(archive) as zf:
+            members = zf.infolist()
+            for member in members:
+                mode = member.external_attr >> 16
+                if stat.S_ISLNK(mode):
+                    raise Invalid(f"archive {archive.name}: member {member.filename} is a symlink")
+                resolve_inside(dest, member.filename.rstrip("/") or ".")
+            for member in members:
+                target = resolve_inside(dest, member.filename.rstrip("/"))
+                if member.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(member) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out, CHUNK)
+                names.append(PurePosixPath(member.filename).as_posix())
+    except zipfile.BadZipFile as exc:
+        raise Invalid(f"archive {archive.name} is not a valid zip file: {exc}") from None
+    return names
+
+
+def remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
