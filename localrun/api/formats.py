@@ -1,0 +1,36 @@
+"""One helper per timestamp format a client parses; never isoformat() by accident."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def iso_z(epoch: float | None) -> str | None:
+    """2018-08-21T02:16:59.707338Z: always microseconds, always a literal Z."""
+    return None if epoch is None else _utc(epoch).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def iso_z_seconds(epoch: float | None) -> str | None:
+    """2018-08-21T02:16:59Z."""
+    return None if epoch is None else _utc(epoch).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def day_first(epoch: float | None) -> str | None:
+    """21-08-2018 02:16:59, as Sharedcloud's CLI parses it."""
+    return None if epoch is None else _utc(epoch).strftime("%d-%m-%Y %H:%M:%S")
+
+
+def parse_time(text: str) -> float:
+    """An ISO-8601 time (Z or offset; naive = UTC) or epoch seconds, as epoch seconds."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()

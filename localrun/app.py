@@ -1,0 +1,44 @@
+"""init_app(settings): the aiohttp application with its store, supervisor and routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from localrun.api import native
+from localrun.api.dialects import errors_middleware
+from localrun.api.keys import SERVICE
+from localrun.config import Settings
+from localrun.executor.local import LocalExecutor
+from localrun.launch import launch_spec
+from localrun.service import Service
+from localrun.store import Store
+from localrun.supervisor import Supervisor
+
+log = logging.getLogger("localrun")
+
+SETTINGS = web.AppKey("settings", Settings)
+CLIENT_MAX_SIZE = 64 * 1024 * 1024
+
+
+async def _runtime(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    store = await Store.open(settings.data_path / "localrun.db")
+    supervisor = Supervisor(settings, store, LocalExecutor(), launch_spec)
+    app[SERVICE] = Service(settings, store, supervisor)
+    await supervisor.start()
+    log.info("data directory %s, %d core(s) to hand out", settings.data_path, settings.total_cores)
+    yield
+    await supervisor.close()
+    await store.close()
+
+
+def init_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[errors_middleware], client_max_size=CLIENT_MAX_SIZE)
+    app[SETTINGS] = settings
+    app.cleanup_ctx.append(_runtime)
+    app.add_routes(native.routes)
+    return app

@@ -1,0 +1,299 @@
+"""The loop that launches queued runs and watches live ones until each ends, exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from localrun import runs
+from localrun.config import Settings
+from localrun.executor import Executor, Handle, LaunchSpec
+from localrun.files import run_paths
+from localrun.runs import Run
+from localrun.store import Store
+from localrun.wrf.monitor import Monitor
+
+log = logging.getLogger("localrun.supervisor")
+
+STALL_CPU_PERCENT = 5.0
+
+
+@dataclass
+class Watch:
+    run_id: str
+    handle: Handle
+    monitor: Monitor
+    started: float
+    walltime_s: int
+    last_activity: float
+    stop_task: asyncio.Task[None] | None = None
+    stop_reason: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Supervisor:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        executor: Executor,
+        spec_for: Callable[[Settings, Run], LaunchSpec],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.executor = executor
+        self.spec_for = spec_for
+        self.host = socket.gethostname()
+        self._watches: dict[str, Watch] = {}
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # lifecycle
+
+    async def start(self) -> None:
+        await self.adopt_all()
+        self._task = asyncio.create_task(self._loop(), name="localrun-supervisor")
+
+    async def close(self) -> None:
+        """Stop watching; the runs themselves keep running and are adopted at the next start."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for watch in self._watches.values():
+            if watch.stop_task is not None:
+                watch.stop_task.cancel()
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    @property
+    def cores_in_use(self) -> int:
+        return sum(w.extra.get("cores", 0) for w in self._watches.values())
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("supervisor tick failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
+
+    async def tick(self) -> None:
+        for watch in list(self._watches.values()):
+            await self._watch(watch)
+        await self._schedule()
+
+    # adoption after a restart
+
+    async def adopt_all(self) -> None:
+        for run in await self.store.runs_in(runs.LIVE):
+            await self._adopt(run)
+
+    async def _adopt(self, run: Run) -> None:
+        argv = list((run.launch or {}).get("argv") or [])
+        handle = self._find_process(run, argv)
+        if handle is not None and self.executor.adopt(handle, argv):
+            if run.state == runs.STARTING:
+                await self.store.transition(
+                    run.id,
+                    [runs.STARTING],
+                    runs.RUNNING,
+                    "adopted after a daemon restart",
+                    pid=handle.pid,
+                    pid_create_time=handle.create_time,
+                )
+            else:
+                await self.store.add_event(run.id, run.state, "adopted after a daemon restart")
+            log.info("run %s adopted (pid %s)", run.id, handle.pid)
+            self._watch_run(run, handle)
+            return
+        log.info("run %s has no process left; deciding from its logs", run.id)
+        await self._finish(run, None, None, stop_reason=run.stop_reason)
+
+    def _find_process(self, run: Run, argv: list[str]) -> Handle | None:
+        if run.pid is not None and run.pid_create_time is not None:
+            return Handle(run.pid, run.pid_create_time)
+        cwd = (run.launch or {}).get("cwd")
+        if not argv or not cwd:
+            return None
+        for proc in psutil.process_iter(["cmdline", "cwd", "create_time"]):
+            if proc.info["cmdline"] == argv and proc.info["cwd"] == cwd:
+                return Handle(proc.pid, proc.info["create_time"])
+        return None
+
+    # scheduling
+
+    async def _schedule(self) -> None:
+        total = self.settings.total_cores
+        for run in await self.store.runs_in([runs.QUEUED]):
+            need = min(run.cores, total)
+            if self.cores_in_use + need > total:
+                return
+            await self._launch(run)
+
+    async def _launch(self, run: Run) -> None:
+        try:
+            spec = self.spec_for(self.settings, run)
+        except Exception as exc:
+            log.exception("run %s: preparing the launch failed", run.id)
+            await self.store.transition(
+                run.id,
+                [runs.QUEUED],
+                runs.FAILED,
+                f"launch preparation failed: {exc}",
+                error_code="launch",
+                error_message=str(exc),
+            )
+            return
+        moved = await self.store.transition(
+            run.id,
+            [runs.QUEUED],
+            runs.STARTING,
+            "launching: " + " ".join(spec.argv),
+            launch=spec.record(),
+            started_at=time.time(),
+        )
+        if not moved:
+            return
+        try:
+            handle = self.executor.spawn(spec)
+        except Exception as exc:
+            log.exception("run %s: spawn failed", run.id)
+            await self.store.transition(
+                run.id,
+                [runs.STARTING],
+                runs.FAILED,
+                f"launch failed: {exc}",
+                error_code="launch",
+                error_message=str(exc),
+            )
+            return
+        await self.store.transition(
+            run.id,
+            [runs.STARTING],
+            runs.RUNNING,
+            f"running as pid {handle.pid}",
+            pid=handle.pid,
+            pid_create_time=handle.create_time,
+        )
+        log.info("run %s started on %d core(s), pid %d", run.id, run.cores, handle.pid)
+        stored = await self.store.get_run(run.id)
+        assert stored is not None
+        self._watch_run(stored, handle)
+
+    def _watch_run(self, run: Run, handle: Handle) -> None:
+        paths = run_paths(self.settings.data_path, run.id)
+        now = time.monotonic()
+        elapsed = time.time() - (run.started_at or time.time())
+        self._watches[run.id] = Watch(
+            run_id=run.id,
+            handle=handle,
+            monitor=Monitor(paths.work, paths.input, run.cores),
+            started=now - elapsed,
+            walltime_s=run.walltime_s,
+            last_activity=now,
+            extra={"cores": run.cores},
+        )
+
+    # watching
+
+    async def _watch(self, watch: Watch) -> None:
+        exited = self.executor.poll(watch.handle)
+        sample = self.executor.sample(watch.handle)
+        progressed = watch.monitor.poll()
+        now = time.monotonic()
+        if progressed:
+            watch.last_activity = now
+        changes: dict[str, Any] = {"progress": watch.monitor.snapshot()}
+        if sample.alive:
+            changes["usage"] = {
+                "cpu_percent": round(sample.cpu_percent, 1),
+                "rss_bytes": sample.rss_bytes,
+                "processes": sample.processes,
+            }
+        await self.store.update_run(watch.run_id, **changes)
+        if exited is not None:
+            await self._complete(watch, exited.exit_code)
+            return
+        if watch.stop_task is not None:
+            return
+        if now - watch.started > watch.walltime_s:
+            self._begin_stop(
+                watch, "timed_out", f"wall-clock limit of {watch.walltime_s} s reached"
+            )
+        elif self._stalled(watch, now, sample.cpu_percent):
+            quiet = round(now - watch.last_activity)
+            self._begin_stop(watch, "stalled", f"no progress for {quiet} s and no CPU use")
+
+    def _stalled(self, watch: Watch, now: float, cpu_percent: float) -> bool:
+        limit = max(10 * (watch.monitor.median_step_s() or 0.0), self.settings.stall_floor_s)
+        return now - watch.last_activity > limit and cpu_percent < STALL_CPU_PERCENT
+
+    async def request_stop(self, run_id: str, reason: str, message: str) -> None:
+        """Record the request first, then signal; the watch loop records the outcome."""
+        await self.store.update_run(run_id, stop_requested_at=time.time(), stop_reason=reason)
+        await self.store.add_event(run_id, runs.RUNNING, f"stop requested: {message}")
+        watch = self._watches.get(run_id)
+        if watch is not None and watch.stop_task is None:
+            watch.stop_reason = reason
+            watch.stop_task = asyncio.create_task(
+                self.executor.stop(watch.handle, self.settings.stop_grace_s)
+            )
+        self.kick()
+
+    def _begin_stop(self, watch: Watch, reason: str, message: str) -> None:
+        log.warning("run %s: %s; stopping it", watch.run_id, message)
+        asyncio.get_running_loop().create_task(self.request_stop(watch.run_id, reason, message))
+
+    async def _complete(self, watch: Watch, exit_code: int | None) -> None:
+        self._watches.pop(watch.run_id, None)
+        self.executor.forget(watch.handle)
+        run = await self.store.get_run(watch.run_id)
+        if run is None:
+            return
+        watch.monitor.poll()
+        await self._finish(run, exit_code, watch.monitor, stop_reason=run.stop_reason)
+        self.kick()
+
+    async def _finish(
+        self, run: Run, exit_code: int | None, monitor: Monitor | None, stop_reason: str | None
+    ) -> None:
+        paths = run_paths(self.settings.data_path, run.id)
+        monitor = monitor or Monitor(paths.work, paths.input, run.cores)
+        monitor.poll()
+        outcome = monitor.outcome(exit_code, _read_text(paths.logs / "mpirun.stdout"), stop_reason)
+        moved = await self.store.transition(
+            run.id,
+            runs.LIVE,
+            outcome.state,
+            outcome.summary,
+            exit_code=exit_code,
+            error_code=outcome.code if outcome.state != runs.SUCCEEDED else None,
+            error_message=outcome.message if outcome.state != runs.SUCCEEDED else None,
+            error_hint=outcome.hint,
+            progress=monitor.snapshot(),
+        )
+        if moved:
+            log.info("run %s %s (%s)", run.id, outcome.state, outcome.summary)
+            sample = monitor.calibration_sample() if outcome.state == runs.SUCCEEDED else None
+            if sample is not None:
+                await self.store.add_sample(run.id, self.host, sample)
+
+
+def _read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(errors="replace")[-65536:]
+    except OSError:
+        return None
