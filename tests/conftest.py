@@ -1,0 +1,188 @@
+"""Shared fixtures: settings in a temp dir, an in-loop app client, and a real daemon process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from localrun.api.keys import SERVICE
+from localrun.app import init_app
+from localrun.config import Settings
+from localrun.service import Service
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = Path(os.environ.get("LOCALRUN_FIXTURES", REPO.parent / "shared" / "wrf-fixtures"))
+EXAMPLE = REPO / "localrun" / "example_case"
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": str(data_dir),
+        "port": 0,
+        "cores": 2,
+        "sim_speed": 20.0,
+        "poll_interval_s": 0.2,
+        "stop_grace_s": 3.0,
+        "stall_floor_s": 30.0,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path / "data")
+
+
+@pytest.fixture
+async def client(
+    aiohttp_client: Any, settings: Settings
+) -> AsyncIterator[TestClient[Any, Any]]:
+    app = init_app(settings)
+    test_client: TestClient[Any, Any] = await aiohttp_client(app)
+    yield test_client
+
+
+@pytest.fixture
+async def service(client: TestClient[Any, Any]) -> Service:
+    return client.app[SERVICE]
+
+
+@pytest.fixture
+async def token(service: Service) -> str:
+    return await service.create_token("alice")
+
+
+@pytest.fixture
+async def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Daemon:
+    """The real daemon in a subprocess: `python -m localrun serve`, on an ephemeral port."""
+
+    data_dir: Path
+    env: dict[str, str]
+    port: int = 0
+    proc: subprocess.Popen[bytes] | None = None
+    token: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def localrun(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "localrun", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def start(self) -> None:
+        self.port = self.port or free_port()
+        log = open(self.data_dir / f"daemon-{time.time():.0f}.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "localrun", "serve", "--port", str(self.port)],
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2):
+                    return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("daemon exited at start-up; see its log") from None
+                time.sleep(0.1)
+        raise RuntimeError("daemon did not answer /healthz within 30 s")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        self.proc.wait(timeout=30)
+
+    def api(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        request.add_header("Authorization", f"Bearer {self.token}")
+        if data is not None:
+            request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return json.loads(resp.read())
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[Daemon]:
+    data_dir = tmp_path / "daemon"
+    data_dir.mkdir()
+    env = {
+        **os.environ,
+        "LOCALRUN_DATA_DIR": str(data_dir),
+        "LOCALRUN_CORES": "2",
+        "LOCALRUN_SIM_SPEED": "10",
+        "LOCALRUN_POLL_INTERVAL_S": "0.2",
+        "LOCALRUN_STOP_GRACE_S": "3",
+        "LOCALRUN_CONFIG": str(data_dir / "absent.toml"),
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+    }
+    d = Daemon(data_dir, env)
+    created = d.localrun("token", "create", "tester")
+    assert created.returncode == 0, created.stderr
+    d.token = created.stdout.strip()
+    d.env["LOCALRUN_TOKEN"] = d.token
+    d.start()
+    d.env["LOCALRUN_URL"] = d.url
+    yield d
+    if d.proc is not None and d.proc.poll() is None:
+        d.kill(signal.SIGTERM)
+    _kill_leftovers(data_dir)
+
+
+def _kill_leftovers(data_dir: Path) -> None:
+    """Runs outlive the daemon by design; a test must not leave them behind."""
+    import psutil
+
+    for proc in psutil.process_iter(["cwd"]):
+        cwd = proc.info.get("cwd") or ""
+        if cwd.startswith(str(data_dir)):
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
+
+
+def wait_for(predicate: Any, timeout: float = 60.0, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s")

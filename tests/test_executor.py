@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+from localrun.executor import LaunchSpec
+from localrun.executor.local import LocalExecutor
+
+CHILD_TREE = """
+import os, subprocess, sys, time, signal
+if len(sys.argv) > 1:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    time.sleep(600)
+kids = [subprocess.Popen([sys.executable, __file__, "x"], start_new_session=True) for _ in range(2)]
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def spec(tmp_path: Path, argv: list[str]) -> LaunchSpec:
+    return LaunchSpec(
+        argv=argv, cwd=str(tmp_path), stdout=str(tmp_path / "out"), stderr=str(tmp_path / "err")
+    )
+
+
+def wait(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_spawn_in_own_session_with_output_to_files(tmp_path: Path) -> None:
+    ex = LocalExecutor()
+    code = "import os,resource;print(os.getsid(0)==os.getpid(), os.environ['X']);"
+    code += "print(resource.getrlimit(resource.RLIMIT_STACK))"
+    handle = ex.spawn(
+        LaunchSpec(
+            argv=[sys.executable, "-c", code],
+            cwd=str(tmp_path),
+            stdout=str(tmp_path / "out"),
+            stderr=str(tmp_path / "err"),
+            env={"X": "42"},
+        )
+    )
+    wait(lambda: ex.poll(handle) is not None)
+    assert ex.poll(handle).exit_code == 0  # type: ignore[union-attr]
+    lines = (tmp_path / "out").read_text().splitlines()
+    assert lines[0] == "True 42"
+    import resource
+
+    hard = resource.getrlimit(resource.RLIMIT_STACK)[1]
+    assert lines[1] == str((hard, hard))
+
+
+def test_stop_kills_the_whole_tree_even_when_it_ignores_sigterm(tmp_path: Path) -> None:
+    script = tmp_path / "tree.py"
+    script.write_text(CHILD_TREE)
+    ex = LocalExecutor()
+    handle = ex.spawn(spec(tmp_path, [sys.executable, str(script)]))
+    wait(lambda: (tmp_path / "out").read_text().strip() == "ready")
+    tree = [psutil.Process(handle.pid), *psutil.Process(handle.pid).children(recursive=True)]
+    assert len(tree) == 3
+    import asyncio
+
+    started = time.monotonic()
+    asyncio.run(ex.stop(handle, grace_s=0.5))
+    assert time.monotonic() - started < 5
+    for proc in tree:
+        assert not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    assert ex.poll(handle) is not None
+
+
+def test_adopt_checks_create_time_and_cmdline(tmp_path: Path) -> None:
+    ex = LocalExecutor()
+    argv = [sys.executable, "-c", "import time; time.sleep(30)"]
+    handle = ex.spawn(spec(tmp_path, argv))
+    try:
+        other = LocalExecutor()
+        assert other.adopt(handle, argv)
+        assert not other.adopt(handle, [*argv, "x"])
+        from localrun.executor import Handle
+
+        assert not other.adopt(Handle(handle.pid, handle.create_time - 100), argv)
+        assert other.poll(handle) is None
+        assert other.sample(handle).alive
+    finally:
+        os.kill(handle.pid, signal.SIGKILL)
+    wait(lambda: ex.poll(handle) is not None)
+    assert ex.poll(handle).exit_code == -signal.SIGKILL  # type: ignore[union-attr]

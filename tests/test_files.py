@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import zipfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from localrun import files
+from localrun.errors import Invalid, TooLarge
+
+
+async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
+    for part in parts:
+        yield part
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "../x", "a\\b", "x\x00y"])
+def test_unsafe_filenames_are_refused(name: str) -> None:
+    with pytest.raises(Invalid):
+        files.safe_filename(name)
+
+
+@pytest.mark.parametrize("rel", ["../x", "/etc/passwd", "a/../../b", "a//b", ""])
+def test_unsafe_relpaths_are_refused(tmp_path: Path, rel: str) -> None:
+    with pytest.raises(Invalid):
+        files.resolve_inside(tmp_path, rel)
+
+
+def test_symlink_escape_is_refused(tmp_path: Path) -> None:
+    base = tmp_path / "run"
+    base.mkdir()
+    (base / "link").symlink_to(tmp_path)
+    with pytest.raises(Invalid, match="outside"):
+        files.resolve_inside(base, "link/secret")
+
+
+async def test_save_stream_renames_when_complete(tmp_path: Path) -> None:
+    dest = tmp_path / "in" / "f.bin"
+    size, md5 = await files.save_stream(chunks(b"ab", b"cd"), dest, limit=10)
+    assert (size, dest.read_bytes()) == (4, b"abcd")
+    assert md5 == "e2fc714c4727ee9395f324cd2e7f331f"
+    assert [p.name for p in dest.parent.iterdir()] == ["f.bin"]
+
+
+async def test_oversize_upload_leaves_nothing(tmp_path: Path) -> None:
+    dest = tmp_path / "f.bin"
+    with pytest.raises(TooLarge):
+        await files.save_stream(chunks(b"x" * 6, b"y" * 6), dest, limit=10)
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_broken_stream_leaves_nothing(tmp_path: Path) -> None:
+    async def broken() -> AsyncIterator[bytes]:
+        yield b"partial"
+        raise ConnectionResetError("client went away")
+
+    with pytest.raises(ConnectionResetError):
+        await files.save_stream(broken(), tmp_path / "f.bin", limit=100)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_tail_reads_from_the_end(tmp_path: Path) -> None:
+    path = tmp_path / "log"
+    path.write_text("".join(f"line {i}\n" for i in range(100_000)))
+    assert files.tail_lines(path, 3) == ["line 99997", "line 99998", "line 99999"]
+    assert files.tail_lines(path, 0) == []
+
+
+def test_zip_members_must_stay_inside(tmp_path: Path) -> None:
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("ok.txt", "fine")
+        zf.writestr("../escape.txt", "bad")
+    dest = tmp_path / "out"
+    dest.mkdir()
+    with pytest.raises(Invalid):
+        files.unpack_zip(archive, dest)
+    assert list(dest.iterdir()) == []
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_zip_unpacks_directories(tmp_path: Path) -> None:
+    archive = tmp_path / "ics.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("ics/wrfinput_d01", "data")
+    dest = tmp_path / "out"
+    dest.mkdir()
+    assert files.unpack_zip(archive, dest) == ["ics/wrfinput_d01"]
+    assert (dest / "ics" / "wrfinput_d01").read_text() == "data"
+
+
+def test_list_tree_hides_partial_uploads(tmp_path: Path) -> None:
+    (tmp_path / "a").write_text("1")
+    (tmp_path / ".upload-x.part").write_text("2")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b").write_text("22")
+    assert [(e.path, e.size) for e in files.list_tree(tmp_path)] == [("a", 1), ("sub/b", 2)]

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from localrun import runs
+from localrun.runs import Run
+from localrun.store import Store, StoreError
+
+
+def new_run(run_id: str = "r1", owner: str = "alice") -> Run:
+    return Run(
+        id=run_id,
+        owner=owner,
+        family="localrun",
+        name="n",
+        model="wrf",
+        version="4.7.1",
+        state=runs.CREATED,
+        walltime_s=60,
+        created_at=time.time(),
+    )
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> Store:
+    s = await Store.open(tmp_path / "db.sqlite")
+    yield s  # type: ignore[misc]
+    await s.close()
+
+
+async def test_migrations_are_recorded_with_time(store: Store) -> None:
+    applied = await store.migrations()
+    assert applied[0][0] == "0001_initial"
+    assert applied[0][1] > 0
+
+
+async def test_refuses_a_database_from_a_newer_localrun(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    await (await Store.open(path)).close()
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO migrations VALUES ('9999_future', 0)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="newer localrun"):
+        await Store.open(path)
+
+
+async def test_wal_and_foreign_keys(store: Store, tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "db.sqlite")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    conn.close()
+
+
+async def test_insert_writes_the_created_event(store: Store) -> None:
+    await store.insert_run(new_run(), "created")
+    events = await store.events("r1")
+    assert [(e.state, e.message) for e in events] == [("created", "created")]
+
+
+async def test_transition_happens_once_under_races(store: Store) -> None:
+    await store.insert_run(new_run(), "created")
+    await store.transition("r1", [runs.CREATED], runs.RUNNING, "go")
+    results = await asyncio.gather(
+        *[store.transition("r1", runs.LIVE, runs.SUCCEEDED, f"done {i}") for i in range(10)]
+    )
+    assert results.count(True) == 1
+    events = await store.events("r1")
+    assert [e.state for e in events].count(runs.SUCCEEDED) == 1
+    run = await store.get_run("r1")
+    assert run is not None and run.state == runs.SUCCEEDED and run.ended_at is not None
+
+
+async def test_terminal_state_never_moves_again(store: Store) -> None:
+    await store.insert_run(new_run(), "created")
+    assert await store.transition("r1", [runs.CREATED], runs.CANCELLED, "stop")
+    assert not await store.transition("r1", runs.STATES, runs.FAILED, "late")
+    run = await store.get_run("r1")
+    assert run is not None and run.state == runs.CANCELLED
+
+
+async def test_owner_scoping_and_pagination(store: Store) -> None:
+    for i in range(5):
+        await store.insert_run(new_run(f"a{i}"), "created")
+    await store.insert_run(new_run("b0", owner="bob"), "created")
+    assert await store.get_run("b0", "alice") is None
+    first = await store.list_runs("alice", limit=2)
+    rest = await store.list_runs("alice", after_seq=first[-1].seq, limit=10)
+    assert [r.id for r in first + rest] == [f"a{i}" for i in range(5)]
+
+
+async def test_json_fields_round_trip(store: Store) -> None:
+    await store.insert_run(new_run(), "created")
+    await store.update_run("r1", progress={"percent": 12.5}, launch={"argv": ["a", "b"]})
+    run = await store.get_run("r1")
+    assert run is not None
+    assert run.progress == {"percent": 12.5}
+    assert run.launch == {"argv": ["a", "b"]}
+
+
+async def test_tokens_store_only_hashes_and_revoke(store: Store) -> None:
+    await store.add_token("t", "alice", "h" * 64)
+    assert await store.token_owner("h" * 64) == "alice"
+    with pytest.raises(StoreError):
+        await store.add_token("t", "alice", "x" * 64)
+    assert await store.revoke_token("t")
+    assert await store.token_owner("h" * 64) is None
+
+
+async def test_files_replace_by_name(store: Store) -> None:
+    await store.insert_run(new_run(), "created")
+    await store.add_file(run_id="r1", owner="alice", kind="input", name="a", path="/x", size=1)
+    await store.add_file(run_id="r1", owner="alice", kind="input", name="a", path="/x", size=2)
+    files = await store.files("r1", "input")
+    assert [(f.name, f.size) for f in files] == [("a", 2)]
