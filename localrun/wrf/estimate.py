@@ -1,0 +1,359 @@
+"""Run-time estimates per core count for a WRF case, and their calibration from finished runs.
+
+The cost model (WRF.md §7), for P ranks:
+
+    T(P) = t_start + c·W / (P·E(P)) + w·Σ_d N_d·(frames_d + 1)
+
+with N_d = e_we·e_sn·e_vert grid points of domain d, W = Σ_d N_d·steps_d grid-point-steps,
+frames_d the history frames domain d writes (+1 for reading its input), and the parallel
+efficiency E(P) = 1 / (1 + k·(a+b)/(a·b)) for the smallest patch a×b of the layout WRF picks.
+
+Default c: WRF.md quotes 4.5–8 µs per grid-point-step for real-data physics on cluster nodes,
+but the idealised fixture case on this kind of machine measures 0.87–0.97 µs (0.153 s per step
+for 157,604 points at np=1). 6 µs would put the uncalibrated estimate for that case at ~600 s
+against the measured 93.6 s, so the default is 1 µs and `fit` adapts it to each host.
+
+Adaptive time step: the root domain's step starts at `starting_time_step` (WRF's default for -1:
+4·dx in km) and grows by `max_step_increase_pct` per step up to `max_time_step` (default for -1:
+8·dx in km), as the fixture run shows (12 s → 24 s in 16 steps, 30 steps in 10 minutes). That is
+the fewest steps WRF can take; a run whose CFL limit holds the step lower takes more, up to
+run_seconds / starting_time_step. Nests take parent_time_step_ratio steps per parent step.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from statistics import median
+from typing import Any
+
+from localrun.wrf.decomposition import Layout, check_ranks, layout
+from localrun.wrf.namelist import Case, Domain
+
+DEFAULT_C = 1.0e-6
+KNEE = 0.10
+SMALLEST_STRIP_PRIME = 5
+
+
+@dataclass(frozen=True)
+class CostModel:
+    """Constants of the cost model; `samples` is how many runs calibrated it (0: defaults)."""
+
+    c: float = DEFAULT_C
+    w: float = 1.5e-6
+    t_start: float = 3.0
+    k: float = 1.8
+    samples: int = 0
+
+
+DEFAULT_MODEL = CostModel()
+
+
+@dataclass(frozen=True)
+class Option:
+    """One core count: time, core-hours and cost are None where WRF would refuse the layout."""
+
+    cores: int
+    valid: bool
+    layout: tuple[int, int]
+    time_s: float | None
+    core_hours: float | None
+    cost: float | None
+    recommended: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class DomainSample:
+    """One domain of a finished run. `median_step_s` is the median of its `Timing for main`
+    lines, which for a parent include its nests' steps (as WRF prints them); `write_s` is the
+    total of its `Timing for Writing wrfout_dNN` lines when the monitor kept them."""
+
+    id: int
+    parent_id: int
+    e_we: int
+    e_sn: int
+    e_vert: int
+    steps: int
+    median_step_s: float
+    frames: int = 0
+    write_s: float | None = None
+
+    @property
+    def points(self) -> int:
+        return self.e_we * self.e_sn * self.e_vert
+
+
+@dataclass(frozen=True)
+class Sample:
+    """What a finished run yields for calibration; `asdict` gives its JSON form."""
+
+    host: str
+    cores: int
+    layout: tuple[int, int]
+    domains: tuple[DomainSample, ...]
+    wall_s: float | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Sample:
+        nx, ny = data["layout"]
+        return cls(
+            host=str(data["host"]),
+            cores=int(data["cores"]),
+            layout=(int(nx), int(ny)),
+            domains=tuple(DomainSample(**d) for d in data["domains"]),
+            wall_s=None if data.get("wall_s") is None else float(data["wall_s"]),
+        )
+
+
+# --- the model ------------------------------------------------------------------------------
+
+
+def domain_steps(case: Case) -> dict[int, float]:
+    """Steps each domain takes (adaptive runs: the fewest WRF can take, see the module doc)."""
+    if not case.adaptive:
+        return {d.id: float(d.steps) for d in case.domains}
+    steps: dict[int, float] = {case.domains[0].id: float(adaptive_root_steps(case))}
+    for d in case.domains[1:]:
+        steps[d.id] = steps[d.parent_id] * max(d.parent_time_step_ratio, 1)
+    return steps
+
+
+def adaptive_root_steps(case: Case) -> int:
+    root, group = case.domains[0], case.raw.get("domains", {})
+    dx_km = root.dx / 1000.0
+    dt = _first_positive(group, "starting_time_step") or 4.0 * dx_km or root.time_step
+    top = max(_first_positive(group, "max_time_step") or 8.0 * dx_km, dt)
+    growth = 1.0 + (_first_positive(group, "max_step_increase_pct") or 5.0) / 100.0
+    elapsed, steps = 0.0, 0
+    while elapsed < root.seconds and dt < top:
+        elapsed, steps, dt = elapsed + dt, steps + 1, min(dt * growth, top)
+    return steps + max(0, math.ceil((root.seconds - elapsed) / top - 1e-9))
+
+
+def _first_positive(group: Mapping[str, Any], name: str) -> float:
+    value = group.get(name)
+    first = value[0] if isinstance(value, list) else value
+    return float(first) if isinstance(first, int | float) and first > 0 else 0.0
+
+
+def history_frames(case: Case, domain: Domain) -> int:
+    """History frames the run writes; a restarted run does not write its start time again."""
+    times = domain.history_times
+    return len(times) - 1 if case.restart and times else len(times)
+
+
+def work(case: Case) -> float:
+    """W = Σ_d N_d·steps_d, in grid-point-steps."""
+    steps = domain_steps(case)
+    return sum(d.points * steps[d.id] for d in case.domains)
+
+
+def output_points(case: Case) -> float:
+    """Σ_d N_d·(frames_d + 1): the points written and read, which do not scale with P."""
+    return float(sum(d.points * (history_frames(case, d) + 1) for d in case.domains))
+
+
+def efficiency(a: int, b: int, k: float) -> float:
+    """E for a smallest patch of a×b cells (clamped to one cell: WRF refuses under 10 anyway)."""
+    a, b = max(a, 1), max(b, 1)
+    return 1.0 / (1.0 + k * (a + b) / (a * b))
+
+
+def case_efficiency(case: Case, lay: Layout, k: float) -> float:
+    a, b = min(
+        ((d.e_we // lay.nproc_x, d.e_sn // lay.nproc_y) for d in case.domains),
+        key=lambda ab: ab[0] * ab[1],
+    )
+    return efficiency(a, b, k)
+
+
+def predict(model: CostModel, work_: float, cores: int, eff: float, io_points: float) -> float:
+    return model.t_start + model.c * work_ / (cores * eff) + model.w * io_points
+
+
+def estimate_time(case: Case, cores: int, model: CostModel = DEFAULT_MODEL) -> float:
+    """Estimated wall time in seconds for `cores` ranks, whether or not WRF accepts the layout."""
+    lay = layout(cores, case.nproc_x, case.nproc_y)
+    eff = case_efficiency(case, lay, model.k)
+    return predict(model, work(case), cores, eff, output_points(case))
+
+
+# --- options and the recommendation ---------------------------------------------------------
+
+
+def estimate(
+    case: Case,
+    max_cores: int,
+    model: CostModel = DEFAULT_MODEL,
+    rate_per_core_hour: float = 0.0,
+) -> list[Option]:
+    """One option per core count 1..max_cores, exactly one of them recommended when any is valid."""
+    if max_cores < 1:
+        raise ValueError("max_cores must be at least 1")
+    options = [_option(case, p, model, rate_per_core_hour) for p in range(1, max_cores + 1)]
+    return _recommend(options)
+
+
+def _option(case: Case, cores: int, model: CostModel, rate: float) -> Option:
+    lay, problem = check_ranks(case, cores)
+    shape = (lay.nproc_x, lay.nproc_y)
+    if problem is not None:
+        return Option(cores, False, shape, None, None, None, False, problem.describe(lay))
+    time_s = estimate_time(case, cores, model)
+    core_hours = cores * time_s / 3600.0
+    return Option(cores, True, shape, time_s, core_hours, core_hours * rate, False, "")
+
+
+def _recommend(options: list[Option]) -> list[Option]:
+    valid = [o for o in options if o.valid]
+    candidates = [o for o in valid if not _is_strip(o)] or valid
+    if not candidates:
+        return options
+    fastest = min(candidates, key=_time)
+    chosen = min(
+        (o for o in candidates if _time(fastest) >= (1.0 - KNEE) * _time(o)), key=lambda o: o.cores
+    )
+    return [_explain(o, chosen, fastest) for o in options]
+
+
+def _explain(option: Option, chosen: Option, fastest: Option) -> Option:
+    if not option.valid:
+        return option
+    if option is chosen:
+        return replace(option, recommended=True, reason=_chosen_reason(chosen, fastest))
+    if _is_strip(option):
+        reason = f"{option.cores} is prime: WRF splits it into 1x{option.cores} strips"
+    elif option.cores < chosen.cores:
+        reason = _slower_reason(option, chosen)
+    else:
+        reason = _beyond_reason(option, chosen)
+    return replace(option, reason=reason)
+
+
+def _slower_reason(option: Option, chosen: Option) -> str:
+    ratio = _time(option) / _time(chosen)
+    if ratio >= 2.0:
+        return f"{ratio:.1f}x the time of {chosen.cores} cores"
+    return f"{ratio - 1.0:.0%} slower than {chosen.cores} cores"
+
+
+def _chosen_reason(chosen: Option, fastest: Option) -> str:
+    if chosen is fastest:
+        return "fastest estimate"
+    return (
+        f"fewest cores within {KNEE:.0%} of the fastest estimate "
+        f"({fastest.cores} cores); more cores save less than {KNEE:.0%}"
+    )
+
+
+def _beyond_reason(option: Option, chosen: Option) -> str:
+    saved = 1.0 - _time(option) / _time(chosen)
+    if saved <= 0:
+        return f"no faster than {chosen.cores} cores: start-up and output do not scale"
+    more = option.cores / chosen.cores * (1.0 - saved)
+    return f"saves only {saved:.0%} over {chosen.cores} cores for {more:.1f}x the core-hours"
+
+
+def _time(option: Option) -> float:
+    return option.time_s if option.time_s is not None else math.inf
+
+
+def _is_strip(option: Option) -> bool:
+    return option.cores >= SMALLEST_STRIP_PRIME and option.layout[0] == 1 and _prime(option.cores)
+
+
+def _prime(n: int) -> bool:
+    return n >= 2 and all(n % f for f in range(2, math.isqrt(n) + 1))
+
+
+# --- calibration ----------------------------------------------------------------------------
+
+
+def make_sample(
+    case: Case,
+    *,
+    host: str,
+    cores: int,
+    median_step_s: Mapping[int, float],
+    wall_s: float | None = None,
+    steps: Mapping[int, int] | None = None,
+    frames: Mapping[int, int] | None = None,
+    write_s: Mapping[int, float] | None = None,
+) -> Sample:
+    """A Sample from a finished run of `case`; steps and frames default to what the namelist
+    implies (pass the counted ones when the monitor has them)."""
+    lay = layout(cores, case.nproc_x, case.nproc_y)
+    planned = domain_steps(case)
+    domains = tuple(
+        DomainSample(
+            id=d.id,
+            parent_id=d.parent_id,
+            e_we=d.e_we,
+            e_sn=d.e_sn,
+            e_vert=d.e_vert,
+            steps=int(steps[d.id]) if steps and d.id in steps else round(planned[d.id]),
+            median_step_s=float(median_step_s.get(d.id, 0.0)),
+            frames=frames[d.id] if frames and d.id in frames else history_frames(case, d),
+            write_s=write_s.get(d.id) if write_s else None,
+        )
+        for d in case.domains
+    )
+    return Sample(host, cores, (lay.nproc_x, lay.nproc_y), domains, wall_s)
+
+
+def fit(
+    samples: Sequence[Sample],
+    *,
+    prior: CostModel = DEFAULT_MODEL,
+    host: str | None = None,
+    recent: int = 20,
+) -> CostModel:
+    """Calibrate c, w and t_start on the most recent samples (of `host`, if given).
+
+    Robust medians of per-run ratios: c from the stepping time (root domains' median step ×
+    steps, since a parent's step time includes its nests), w from the write times where given,
+    t_start from what is left of the wall time. With no usable sample, `prior` is returned.
+    """
+    chosen = [s for s in samples if host is None or s.host == host][-recent:] if recent else []
+    cs = [c for s in chosen if (c := sample_c(s, prior.k)) is not None]
+    if not cs:
+        return prior
+    ws = [w for s in chosen for w in sample_ws(s)]
+    model = replace(prior, c=median(cs), w=median(ws) if ws else prior.w, samples=len(cs))
+    starts = [r for s in chosen if (r := _start_residual(s, model)) is not None]
+    return replace(model, t_start=max(0.0, median(starts))) if starts else model
+
+
+def sample_c(sample: Sample, k: float) -> float | None:
+    """c implied by one run: stepping time × P × E / W."""
+    stepping = sum(d.steps * d.median_step_s for d in sample.domains if d.parent_id == 0)
+    work_ = sum(d.points * d.steps for d in sample.domains)
+    if stepping <= 0 or work_ <= 0 or sample.cores < 1:
+        return None
+    return stepping * sample.cores * _sample_efficiency(sample, k) / work_
+
+
+def sample_ws(sample: Sample) -> list[float]:
+    """w implied by each domain's measured write time (seconds per point per frame)."""
+    return [
+        d.write_s / (d.points * d.frames)
+        for d in sample.domains
+        if d.write_s is not None and d.write_s > 0 and d.frames > 0 and d.points > 0
+    ]
+
+
+def _sample_efficiency(sample: Sample, k: float) -> float:
+    nx, ny = (max(n, 1) for n in sample.layout)
+    a, b = min(((d.e_we // nx, d.e_sn // ny) for d in sample.domains), key=lambda p: p[0] * p[1])
+    return efficiency(a, b, k)
+
+
+def _start_residual(sample: Sample, model: CostModel) -> float | None:
+    if sample.wall_s is None:
+        return None
+    work_ = sum(d.points * d.steps for d in sample.domains)
+    io_points = sum(d.points * (d.frames + 1) for d in sample.domains)
+    eff = _sample_efficiency(sample, model.k)
+    return sample.wall_s - predict(replace(model, t_start=0.0), work_, sample.cores, eff, io_points)
