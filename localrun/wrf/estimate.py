@@ -29,6 +29,9 @@ from statistics import median
 from typing import Any
 
 from localrun.wrf.decomposition import Layout, check_ranks, layout
+from localrun.wrf.estimate_table import format_duration as format_duration
+from localrun.wrf.estimate_table import options_json as options_json
+from localrun.wrf.estimate_table import render_table as render_table
 from localrun.wrf.namelist import Case, Domain
 
 DEFAULT_C = 1.0e-6

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from localrun.wrf.estimate import Option
+if TYPE_CHECKING:  # estimate.py re-exports this module's functions, so no import at run time
+    from localrun.wrf.estimate import Option
 
 HEADER = ("cores", "layout", "time", "core-hours", "cost", "recommended", "reason")
 

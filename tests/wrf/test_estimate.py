@@ -19,9 +19,11 @@ from localrun.wrf.estimate import (
     estimate_time,
     fit,
     make_sample,
+    options_json,
+    render_table,
     sample_c,
 )
-from localrun.wrf.estimate_table import format_duration, options_json, render_table
+from localrun.wrf.estimate_table import format_duration
 from localrun.wrf.namelist import Case, read_case
 
 FIXTURES = Path(
