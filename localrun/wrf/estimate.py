@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from statistics import median
 from typing import Any
 
-from localrun.wrf.decomposition import Layout, check_ranks, layout
+from localrun.wrf.decomposition import Layout, check_ranks, layout, smallest_patch
 from localrun.wrf.estimate_table import format_duration as format_duration
 from localrun.wrf.estimate_table import options_json as options_json
 from localrun.wrf.estimate_table import render_table as render_table
@@ -165,11 +165,7 @@ def efficiency(a: int, b: int, k: float) -> float:
 
 
 def case_efficiency(case: Case, lay: Layout, k: float) -> float:
-    a, b = min(
-        ((d.e_we // lay.nproc_x, d.e_sn // lay.nproc_y) for d in case.domains),
-        key=lambda ab: ab[0] * ab[1],
-    )
-    return efficiency(a, b, k)
+    return efficiency(*smallest_patch(case, lay), k)
 
 
 def predict(model: CostModel, work_: float, cores: int, eff: float, io_points: float) -> float:
