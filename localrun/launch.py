@@ -31,18 +31,40 @@ def stage_inputs(input_dir: Path, work_dir: Path) -> None:
         link.symlink_to(item.resolve())
 
 
+def tool_dir(settings: Settings, run: Run, root: Path) -> Path:
+    """A bin/ where `wrf.exe`, `mpirun` and `mpiexec` name the configured model and launcher."""
+    bindir = root / "bin"
+    bindir.mkdir(exist_ok=True)
+    for name, target in (
+        ("wrf.exe", model_executable(settings, run)),
+        ("mpirun", settings.mpirun),
+        ("mpiexec", settings.mpirun),
+    ):
+        link = bindir / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(target)
+    return bindir
+
+
 def launch_spec(settings: Settings, run: Run) -> LaunchSpec:
     paths = run_paths(settings.data_path, run.id)
     paths.create()
     stage_inputs(paths.input, paths.work)
-    bindir = str(Path(sys.executable).parent)
+    search = [str(Path(sys.executable).parent), os.environ.get("PATH", "/usr/bin:/bin")]
+    if run.kind == "shell":
+        search.insert(0, str(tool_dir(settings, run, paths.root)))
     env = {
         "OMP_NUM_THREADS": "1",
         "LOCALRUN_SIM_SPEED": str(settings.sim_speed),
         "LOCALRUN_RUN_ID": run.id,
-        "PATH": bindir + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
+        "LOCALRUN_CORES": str(run.cores),
+        "PATH": os.pathsep.join(search),
     }
-    argv = [settings.mpirun, "-np", str(run.cores), model_executable(settings, run)]
+    if run.kind == "shell":
+        argv = ["/bin/sh", "-c", run.command or "true"]
+    else:
+        argv = [settings.mpirun, "-np", str(run.cores), model_executable(settings, run)]
     return LaunchSpec(
         argv=argv,
         cwd=str(paths.work),

@@ -20,7 +20,7 @@ from localrun.errors import Conflict, Invalid, NotFound, Unauthorized
 from localrun.runs import Event, Run, StoredFile
 from localrun.store import Store
 from localrun.supervisor import Supervisor
-from localrun.wrf.decomposition import check_ranks
+from localrun.wrf.checks import check_case
 from localrun.wrf.namelist import Case, NamelistError, read_case
 
 NAMELIST = "namelist.input"
@@ -264,14 +264,18 @@ class Service:
         return await self.get_run(owner, run_id)
 
     def _check_launchable(self, run: Run, cores: int) -> None:
+        """Refuse, before any core is spent, what WRF would refuse at start-up."""
         if run.kind != "wrf":
             return
-        case = self.case(run)
-        if case is None:
-            raise Invalid("namelist.input cannot be read")
-        layout, problem = check_ranks(case, cores)
-        if problem is not None:
-            raise Invalid(problem.describe(layout) + "; use fewer cores", code="too_many_ranks")
+        paths = self.paths(run.id)
+        text = (paths.input / NAMELIST).read_text(errors="replace")
+        problems = check_case(text, cores=cores, inputs_dir=paths.input)
+        if problems:
+            message = "; ".join(p.message for p in problems)
+            hints = [p.hint for p in problems if p.hint]
+            if hints:
+                message += " (" + "; ".join(hints) + ")"
+            raise Invalid(message, code=problems[0].code)
 
     async def stop(self, owner: str, run_id: str, reason: str = "stopped by request") -> Run:
         run = await self.get_run(owner, run_id)

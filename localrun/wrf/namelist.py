@@ -46,6 +46,7 @@ class Domain:
     start: datetime
     end: datetime
     history_interval_min: int
+    restart: bool = False
 
     @property
     def points(self) -> int:
@@ -61,10 +62,18 @@ class Domain:
 
     @property
     def history_times(self) -> list[datetime]:
+        """When WRF writes history; a restart run keeps the original run's rhythm (counted
+        here from midnight of the start day) and writes none at its own start."""
         if self.history_interval_min <= 0:
             return []
         step = timedelta(minutes=self.history_interval_min)
-        times, t = [], self.start
+        t = self.start
+        if self.restart:
+            midnight = self.start.replace(hour=0, minute=0, second=0)
+            t = midnight + step * -(-(self.start - midnight) // step)
+            if t == self.start:
+                t += step
+        times = []
         while t <= self.end:
             times.append(t)
             t += step
@@ -195,6 +204,7 @@ def _domain(
         start=start,
         end=end,
         history_interval_min=int(_pick(tc, "history_interval", i, 0)),
+        restart=bool(_pick(tc, "restart", 0, False)),
     )
 
 

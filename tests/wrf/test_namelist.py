@@ -125,11 +125,6 @@ def test_unparseable_text_is_a_namelist_error() -> None:
     assert caught.value.code == "namelist"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="namelist.py bug: history times count from the restart time, not the simulation "
-    "start; the fixture restart run (00:05 to 00:10, every 10 min) wrote only 00:10",
-)
 def test_restart_history_times_follow_the_simulation_start() -> None:
     case = read_case(namelist("restart/restarted"))
     assert [wrf_time(t) for t in case.domains[0].history_times] == ["0001-01-01_00:10:00"]
