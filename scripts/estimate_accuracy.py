@@ -118,8 +118,25 @@ def run_simulator(fixtures: Path, ranks: int, workdir: Path) -> tuple[Path, floa
         ).returncode
     wall = time.monotonic() - started
     if code != 0:
-        raise RuntimeError(f"simulator at np={ranks} exited {code}; see {run_dir}")
+        raise SimulatorFailed(f"np={ranks} exited {code}: {fatal_message(run_dir)} (see {run_dir})")
     return run_dir, wall
+
+
+class SimulatorFailed(RuntimeError):
+    pass
+
+
+def fatal_message(run_dir: Path) -> str:
+    """The lines after WRF's `FATAL CALLED FROM FILE`, else the end of the error output."""
+    for name in ("rsl.error.0000", "mpirun.stderr"):
+        log = run_dir / name
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        for i, line in enumerate(lines):
+            if line.startswith("FATAL CALLED FROM FILE"):
+                return " ".join(x.strip() for x in lines[i + 1 :] if not x.startswith("---"))
+        if lines:
+            return " | ".join(x.strip() for x in lines[-3:])
+    return "no error output"
 
 
 def simulator_samples(fixtures: Path, workdir: Path) -> list[Sample]:
@@ -193,8 +210,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if why_not is not None:
         print(f"\nsimulator: {why_not}")
         return 0
-    with tempfile.TemporaryDirectory(prefix="estimate-accuracy-") as workdir:
-        samples = simulator_samples(args.fixtures, Path(workdir))
+    workdir = Path(tempfile.mkdtemp(prefix="estimate-accuracy-"))
+    try:
+        samples = simulator_samples(args.fixtures, workdir)
+    except (SimulatorFailed, subprocess.TimeoutExpired) as exc:
+        print(f"\nsimulator run failed, run directories kept: {exc}")
+        return 1
+    shutil.rmtree(workdir)
     report_simulator(samples, read_case(args.fixtures / SHORT_CASE / "namelist.input"))
     return 0
 
