@@ -141,10 +141,9 @@ def _first_positive(group: Mapping[str, Any], name: str) -> float:
     return float(first) if isinstance(first, int | float) and first > 0 else 0.0
 
 
-def history_frames(case: Case, domain: Domain) -> int:
-    """History frames the run writes; a restarted run does not write its start time again."""
-    times = domain.history_times
-    return len(times) - 1 if case.restart and times else len(times)
+def history_frames(domain: Domain) -> int:
+    """History frames the run writes (a restarted run's history_times leave out its start)."""
+    return len(domain.history_times)
 
 
 def work(case: Case) -> float:
@@ -155,7 +154,7 @@ def work(case: Case) -> float:
 
 def output_points(case: Case) -> float:
     """Σ_d N_d·(frames_d + 1): the points written and read, which do not scale with P."""
-    return float(sum(d.points * (history_frames(case, d) + 1) for d in case.domains))
+    return float(sum(d.points * (history_frames(d) + 1) for d in case.domains))
 
 
 def efficiency(a: int, b: int, k: float) -> float:
@@ -294,7 +293,7 @@ def make_sample(
             e_vert=d.e_vert,
             steps=int(steps[d.id]) if steps and d.id in steps else round(planned[d.id]),
             median_step_s=float(median_step_s.get(d.id, 0.0)),
-            frames=frames[d.id] if frames and d.id in frames else history_frames(case, d),
+            frames=frames[d.id] if frames and d.id in frames else history_frames(d),
             write_s=write_s.get(d.id) if write_s else None,
         )
         for d in case.domains

@@ -161,6 +161,13 @@ def test_sample_and_model_round_trip_through_json() -> None:
     assert CostModel(**json.loads(json.dumps(asdict(model)))) == model
 
 
+def test_restart_run_writes_only_the_history_after_its_start() -> None:
+    case = case_of("restart/restarted")
+    sample = make_sample(case, host="vm", cores=2, median_step_s={1: 0.063})
+    assert sample.domains[0].steps == 25  # run.json: 25 Timing lines, 00:05:12 to 00:10:00
+    assert sample.domains[0].frames == 1  # only wrfout 00:10 was written
+
+
 def test_adaptive_steps_follow_the_ramp_of_the_fixture_run() -> None:
     case = case_of("success_adaptive_dt")
     measured = json.loads((FIXTURES / "success_adaptive_dt" / "run.json").read_text())
