@@ -1,0 +1,161 @@
+"""netCDF files the simulator reads and writes: wrfinput dimensions, wrfout and wrfrst."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import netCDF4
+import numpy as np
+
+from localrun.wrf.namelist import Domain, wrf_time
+from localrun.wrf.sim_grid import CEN_LAT, CEN_LON, THETA0, Array
+
+DIMENSIONS = (
+    ("e_we", "WEST-EAST_GRID_DIMENSION", "west_east_stag"),
+    ("e_sn", "SOUTH-NORTH_GRID_DIMENSION", "south_north_stag"),
+    ("e_vert", "BOTTOM-TOP_GRID_DIMENSION", "bottom_top_stag"),
+)
+TITLE = " OUTPUT FROM WRF V4.7.1 MODEL"
+_FIELDS = (
+    ("T2", "TEMP at 2 M", "K"),
+    ("U10", "U at 10 M", "m s-1"),
+    ("V10", "V at 10 M", "m s-1"),
+)
+
+
+def size_mismatches(domain: Domain, path: Path) -> list[tuple[str, int, str, int]]:
+    """(namelist name, value, file attribute, value) per differing dimension; [] if not netCDF."""
+    try:
+        with netCDF4.Dataset(str(path)) as ds:
+            attrs, dims = set(ds.ncattrs()), ds.dimensions
+            found = {
+                attr: int(ds.getncattr(attr)) if attr in attrs else len(dims[dim])
+                for _, attr, dim in DIMENSIONS
+                if attr in attrs or dim in dims
+            }
+    except OSError:
+        return []
+    result = []
+    for name, attr, _ in DIMENSIONS:
+        expected = int(getattr(domain, name))
+        if attr in found and found[attr] != expected:
+            result.append((name, expected, attr, found[attr]))
+    return result
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One output time of one domain, gathered on rank 0."""
+
+    domain: Domain
+    moment: datetime
+    simulation_start: datetime
+    dt: float
+    lat: Array
+    lon: Array
+    fields: Array  # (3, ny, nx): T2, U10, V10
+    parent: tuple[int, int, int]  # parent_id, i_parent_start, j_parent_start
+
+
+def write_history(path: Path, frame: Frame) -> None:
+    with netCDF4.Dataset(str(path), "w", format="NETCDF4") as ds:
+        _define(ds, frame)
+
+
+def write_restart(path: Path, frame: Frame, state: Array) -> None:
+    with netCDF4.Dataset(str(path), "w", format="NETCDF4") as ds:
+        _define(ds, frame)
+        var = ds.createVariable("T", "f4", ("Time", "bottom_top", "south_north", "west_east"))
+        _describe(var, "perturbation potential temperature theta-t0", "K", "XYZ")
+        var[0] = state - np.float32(THETA0)
+
+
+def read_restart(path: Path, j: slice, i: slice) -> tuple[Array, datetime]:
+    """This patch's 3-D state and the SIMULATION_START_DATE the file carries."""
+    with netCDF4.Dataset(str(path)) as ds:
+        state = np.asarray(ds["T"][0, :, j, i], dtype=np.float32) + np.float32(THETA0)
+        start = datetime.strptime(str(ds.getncattr("SIMULATION_START_DATE"))[:19], _FORMAT)
+    return state, start
+
+
+_FORMAT = "%Y-%m-%d_%H:%M:%S"
+
+
+def _define(ds: netCDF4.Dataset, frame: Frame) -> None:
+    d = frame.domain
+    ds.createDimension("Time", None)
+    ds.createDimension("DateStrLen", 19)
+    ds.createDimension("west_east", d.e_we - 1)
+    ds.createDimension("south_north", d.e_sn - 1)
+    ds.createDimension("bottom_top", d.e_vert - 1)
+    ds.createDimension("bottom_top_stag", d.e_vert)
+    ds.createDimension("west_east_stag", d.e_we)
+    ds.createDimension("south_north_stag", d.e_sn)
+    times = ds.createVariable("Times", "S1", ("Time", "DateStrLen"))
+    times[0, :] = netCDF4.stringtochar(np.array([wrf_time(frame.moment)], dtype="S19"))
+    xtime = ds.createVariable("XTIME", "f4", ("Time",))
+    since = f"minutes since {_human(frame.simulation_start)}"
+    _describe(xtime, since, since, "0  ")
+    xtime[0] = (frame.moment - frame.simulation_start).total_seconds() / 60.0
+    plane = ("Time", "south_north", "west_east")
+    for name, data, text, units in (
+        ("XLAT", frame.lat, "LATITUDE, SOUTH IS NEGATIVE", "degree_north"),
+        ("XLONG", frame.lon, "LONGITUDE, WEST IS NEGATIVE", "degree_east"),
+    ):
+        var = ds.createVariable(name, "f4", plane)
+        _describe(var, text, units, "XY ", "XLONG XLAT")
+        var[0] = data
+    for (name, text, units), data in zip(_FIELDS, frame.fields, strict=True):
+        var = ds.createVariable(name, "f4", plane)
+        _describe(var, text, units, "XY ", "XLONG XLAT XTIME")
+        var[0] = data
+    _global_attributes(ds, frame)
+
+
+def _describe(var: Any, text: str, units: str, order: str, coords: str = "") -> None:
+    var.FieldType = np.int32(104)
+    var.MemoryOrder = order
+    var.description = text
+    var.units = units
+    var.stagger = ""
+    if coords:
+        var.coordinates = coords
+
+
+def _global_attributes(ds: netCDF4.Dataset, frame: Frame) -> None:
+    d = frame.domain
+    parent_id, i_start, j_start = frame.parent
+    ds.setncatts(
+        {
+            "TITLE": TITLE,
+            "START_DATE": wrf_time(d.start),
+            "SIMULATION_START_DATE": wrf_time(frame.simulation_start),
+            "WEST-EAST_GRID_DIMENSION": np.int32(d.e_we),
+            "SOUTH-NORTH_GRID_DIMENSION": np.int32(d.e_sn),
+            "BOTTOM-TOP_GRID_DIMENSION": np.int32(d.e_vert),
+            "DX": np.float32(d.dx),
+            "DY": np.float32(d.dy),
+            "DT": np.float32(frame.dt),
+            "GRID_ID": np.int32(d.id),
+            "PARENT_ID": np.int32(parent_id),
+            "I_PARENT_START": np.int32(i_start),
+            "J_PARENT_START": np.int32(j_start),
+            "PARENT_GRID_RATIO": np.int32(d.parent_grid_ratio),
+            "CEN_LAT": np.float32(frame.lat[frame.lat.shape[0] // 2, frame.lat.shape[1] // 2]),
+            "CEN_LON": np.float32(frame.lon[frame.lon.shape[0] // 2, frame.lon.shape[1] // 2]),
+            "TRUELAT1": np.float32(CEN_LAT),
+            "TRUELAT2": np.float32(CEN_LAT),
+            "MOAD_CEN_LAT": np.float32(CEN_LAT),
+            "STAND_LON": np.float32(CEN_LON),
+            "MAP_PROJ": np.int32(3),
+            "MAP_PROJ_CHAR": "Mercator",
+            "SIMULATOR": "localrun-wrf-sim (a stand-in for wrf.exe; fields are synthetic)",
+        }
+    )
+
+
+def _human(moment: datetime) -> str:
+    return f"{moment.year:04d}-{moment:%m-%d %H:%M:%S}"
