@@ -270,6 +270,7 @@ def park() -> NoReturn:
 
 def die_root(log: Rsl, lines: list[str]) -> NoReturn:
     """An error only rank 0 reports (namelist, decomposition): MPI_Abort(1) there."""
+    barrier(timeout=5.0)  # the other ranks have written what they write before the abort
     if COMM.Get_rank() != 0:
         park()
     log.out(*lines)
