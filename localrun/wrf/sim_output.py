@@ -19,6 +19,10 @@ DIMENSIONS = (
     ("e_vert", "BOTTOM-TOP_GRID_DIMENSION", "bottom_top_stag"),
 )
 TITLE = " OUTPUT FROM WRF V4.7.1 MODEL"
+_COORDINATES = (
+    ("XLAT", "LATITUDE, SOUTH IS NEGATIVE", "degree_north"),
+    ("XLONG", "LONGITUDE, WEST IS NEGATIVE", "degree_east"),
+)
 _FIELDS = (
     ("T2", "TEMP at 2 M", "K"),
     ("U10", "U at 10 M", "m s-1"),
@@ -60,14 +64,21 @@ class Frame:
     parent: tuple[int, int, int]  # parent_id, i_parent_start, j_parent_start
 
 
-def write_history(path: Path, frame: Frame) -> None:
-    with netCDF4.Dataset(str(path), "w", format="NETCDF4") as ds:
-        _define(ds, frame)
+def write_history(path: Path, frame: Frame, index: int = 0) -> None:
+    """Frame `index` of a history file: the first creates the file, later ones append to it."""
+    if index == 0:
+        with netCDF4.Dataset(str(path), "w", format="NETCDF4") as ds:
+            _define(ds, frame)
+            _put(ds, frame, 0)
+        return
+    with netCDF4.Dataset(str(path), "a") as ds:
+        _put(ds, frame, index)
 
 
 def write_restart(path: Path, frame: Frame, state: Array) -> None:
     with netCDF4.Dataset(str(path), "w", format="NETCDF4") as ds:
         _define(ds, frame)
+        _put(ds, frame, 0)
         var = ds.createVariable("T", "f4", ("Time", "bottom_top", "south_north", "west_east"))
         _describe(var, "perturbation potential temperature theta-t0", "K", "XYZ")
         var[0] = state - np.float32(THETA0)
@@ -94,25 +105,26 @@ def _define(ds: netCDF4.Dataset, frame: Frame) -> None:
     ds.createDimension("bottom_top_stag", d.e_vert)
     ds.createDimension("west_east_stag", d.e_we)
     ds.createDimension("south_north_stag", d.e_sn)
-    times = ds.createVariable("Times", "S1", ("Time", "DateStrLen"))
-    times[0, :] = netCDF4.stringtochar(np.array([wrf_time(frame.moment)], dtype="S19"))
+    ds.createVariable("Times", "S1", ("Time", "DateStrLen"))
     xtime = ds.createVariable("XTIME", "f4", ("Time",))
     since = f"minutes since {_human(frame.simulation_start)}"
     _describe(xtime, since, since, "0  ")
-    xtime[0] = (frame.moment - frame.simulation_start).total_seconds() / 60.0
     plane = ("Time", "south_north", "west_east")
-    for name, data, text, units in (
-        ("XLAT", frame.lat, "LATITUDE, SOUTH IS NEGATIVE", "degree_north"),
-        ("XLONG", frame.lon, "LONGITUDE, WEST IS NEGATIVE", "degree_east"),
-    ):
-        var = ds.createVariable(name, "f4", plane)
-        _describe(var, text, units, "XY ", "XLONG XLAT")
-        var[0] = data
-    for (name, text, units), data in zip(_FIELDS, frame.fields, strict=True):
-        var = ds.createVariable(name, "f4", plane)
-        _describe(var, text, units, "XY ", "XLONG XLAT XTIME")
-        var[0] = data
+    for name, text, units in _COORDINATES:
+        _describe(ds.createVariable(name, "f4", plane), text, units, "XY ", "XLONG XLAT")
+    for name, text, units in _FIELDS:
+        _describe(ds.createVariable(name, "f4", plane), text, units, "XY ", "XLONG XLAT XTIME")
     _global_attributes(ds, frame)
+
+
+def _put(ds: netCDF4.Dataset, frame: Frame, index: int) -> None:
+    stamp = np.array([wrf_time(frame.moment)], dtype="S19")
+    ds["Times"][index, :] = netCDF4.stringtochar(stamp)[0]
+    ds["XTIME"][index] = (frame.moment - frame.simulation_start).total_seconds() / 60.0
+    ds["XLAT"][index] = frame.lat
+    ds["XLONG"][index] = frame.lon
+    for (name, _, _), data in zip(_FIELDS, frame.fields, strict=True):
+        ds[name][index] = data
 
 
 def _describe(var: Any, text: str, units: str, order: str, coords: str = "") -> None:

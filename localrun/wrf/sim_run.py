@@ -1,58 +1,28 @@
-"""The simulator's time loop: paced steps on every rank, nests, outputs, and the ways it ends."""
+"""The simulator's time loop: paced steps on every rank, nests, outputs, and how it ends."""
 
 from __future__ import annotations
 
-import math
-import os
-import resource
 import signal
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import NoReturn
 
 import numpy as np
 
 from localrun.wrf import sim_grid as grid
 from localrun.wrf import sim_log as fmt
-from localrun.wrf.decomposition import Layout
 from localrun.wrf.namelist import Case, Domain, wrf_time
+from localrun.wrf.sim_domains import DomainRun
+from localrun.wrf.sim_exit import die_all, die_by_signal, hang, sleep_until
 from localrun.wrf.sim_log import Rsl
-from localrun.wrf.sim_mpi import COMM, allreduce_max, barrier, gather, halo_exchange
+from localrun.wrf.sim_mpi import COMM, barrier, gather, halo_exchange
 from localrun.wrf.sim_namelist import Knobs
 from localrun.wrf.sim_output import Frame, write_history, write_restart
 
-WORK_FRACTION = 0.7  # share of a step's modelled time spent computing; the rest is slept
 HISTORY_US, RESTART_US = 0.6, 3.2  # serial output cost per grid point (WRF.md §7's w)
 STABLE, SLOW_BLOWUP = 1.75, 2.75  # time_step / (6 dx[km]) above which the run blows up
 _EPS = 1e-6
-
-
-@dataclass
-class DomainRun:
-    """One domain as this rank runs it."""
-
-    domain: Domain
-    parent: tuple[int, int, int]
-    geo: grid.Geo
-    patches: list[grid.Patch]
-    state: grid.Array
-    lat: grid.Array
-    step_target: float
-    begin: float  # seconds after the case start
-    finish: float
-    history: list[float]
-    restarts: list[float]
-    children: list[DomainRun] = field(default_factory=list)
-    substeps: int = 1
-    steps: int = 0
-    started: bool = False
-    timer: float = 0.0
-
-    @property
-    def patch(self) -> grid.Patch:
-        return self.patches[int(COMM.Get_rank())]
 
 
 @dataclass(frozen=True)
@@ -172,11 +142,14 @@ class Integration:
         full = gather(fields, run.patches, (3, d.e_sn - 1, d.e_we - 1))
         if full is None:
             return
-        stamp = wrf_time(self.moment(offset))
-        write_history(Path(f"wrfout_d{d.id:02d}_{stamp}"), self.frame(run, offset, full))
+        frame = run.history.index(_match(run.history, offset))
+        per_file = _frames_per_outfile(self.case, d)
+        stamp = wrf_time(self.moment(run.history[frame - frame % per_file]))
+        name = f"wrfout_d{d.id:02d}_{stamp}"
+        write_history(Path(name), self.frame(run, offset, full), frame % per_file)
         sleep_until(began + HISTORY_US * 1e-6 * d.points / self.knobs.speed)
         elapsed = time.perf_counter() - began
-        self.log.out(fmt.timing_for(f"Writing wrfout_d{d.id:02d}_{stamp}", d.id, elapsed))
+        self.log.out(fmt.timing_for(f"Writing {name}", d.id, elapsed))
 
     def restart(self, run: DomainRun, offset: float) -> None:
         began = time.perf_counter()
@@ -211,9 +184,9 @@ class Integration:
 
     def check_knobs(self, offset: float) -> None:
         percent = 100.0 * offset / self.total if self.total > 0 else 100.0
-        hang, fail = self.knobs.hang_at_percent, self.knobs.fail_at_percent
-        if hang is not None and percent >= hang:
-            _hang()
+        stall, fail = self.knobs.hang_at_percent, self.knobs.fail_at_percent
+        if stall is not None and percent >= stall:
+            hang()
         if fail is not None and percent >= fail:
             message = (
                 f" localrun simulator: failure injected at {percent:.0f}% of the run "
@@ -243,145 +216,16 @@ def _due(times: list[float], offset: float) -> bool:
     return any(abs(x - offset) < 1e-3 for x in times)
 
 
+def _match(times: list[float], offset: float) -> float:
+    return min(times, key=lambda x: abs(x - offset))
+
+
+def _frames_per_outfile(case: Case, d: Domain) -> int:
+    """Frames per wrfout file; WRF's Registry default is 10."""
+    value = grid.per_domain(case.raw, "time_control", "frames_per_outfile", d.id - 1)
+    return max(1, int(value)) if value is not None else 10
+
+
 def _domain_real(case: Case, name: str, index: int) -> float:
     value = grid.per_domain(case.raw, "domains", name, index)
     return float(value) if value is not None and float(value) > 0 else 0.0
-
-
-def sleep_until(deadline: float) -> None:
-    remaining = deadline - time.perf_counter()
-    if remaining > 0:
-        time.sleep(remaining)
-
-
-def _hang() -> NoReturn:
-    """Stop making progress without using CPU; SIGTERM (default action) still ends the process."""
-    while True:
-        time.sleep(3600)
-
-
-def park() -> NoReturn:
-    """A rank that leaves the error report to rank 0 waits to be taken down by its MPI_Abort."""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        time.sleep(0.05)
-    os._exit(1)
-
-
-def die_root(log: Rsl, lines: list[str]) -> NoReturn:
-    """An error only rank 0 reports (namelist, decomposition): MPI_Abort(1) there."""
-    barrier(timeout=5.0)  # the other ranks have written what they write before the abort
-    if COMM.Get_rank() != 0:
-        park()
-    log.out(*lines)
-    COMM.Abort(1)
-    os._exit(1)
-
-
-def die_all(log: Rsl, lines: list[str]) -> NoReturn:
-    """An error every rank reports (missing input, size mismatch): each calls MPI_Abort(1)."""
-    log.out(*lines)
-    rank = COMM.Get_rank()
-    if rank != 0:
-        # MPICH prints this for each aborting rank, but rank 0's abort kills the others first
-        log.err(
-            f"Abort(1) on node {rank} (rank {rank} in comm 0): "
-            f"application called MPI_Abort(MPI_COMM_WORLD, 1) - process {rank}"
-        )
-    barrier(timeout=5.0)
-    if rank != 0:
-        park()
-    COMM.Abort(1)
-    os._exit(1)
-
-
-def die_by_signal(log: Rsl, signum: int) -> NoReturn:
-    log.err(*fmt.signal_report(signum, os.getpid()))
-    barrier(timeout=5.0)
-    _, hard = resource.getrlimit(resource.RLIMIT_CORE)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, hard))
-    signal.signal(signum, signal.SIG_DFL)
-    os.kill(os.getpid(), signum)
-    time.sleep(5)
-    os._exit(128 + signum)
-
-
-def substeps(run: DomainRun, seconds_per_point: float) -> int:
-    """Sweeps per step so that the computation fills WORK_FRACTION of the modelled step time."""
-    largest = max(p.shape[0] * p.shape[1] for p in run.patches) * max(run.state.shape[0], 1)
-    wanted = WORK_FRACTION * run.step_target / max(seconds_per_point * largest, 1e-12)
-    return max(1, int(wanted))
-
-
-def time_sweeps(state: grid.Array) -> float:
-    """Seconds per grid point of one sweep, best of a few, on a copy of this patch."""
-    scratch = state.copy()
-    best = math.inf
-    for _ in range(3):
-        began = time.perf_counter()
-        grid.sweep(scratch, 0.01, 0.01)
-        best = min(best, time.perf_counter() - began)
-    return best / max(scratch[:, 1:-1, 1:-1].size, 1)
-
-
-def build_runs(
-    case: Case, lay: Layout, knobs: Knobs, simulation_start: datetime
-) -> list[DomainRun]:
-    geos = grid.geometry(case)
-    runs: list[DomainRun] = []
-    for index, d in enumerate(case.domains):
-        parts = grid.patches(d, lay)
-        mine = parts[COMM.Get_rank()]
-        j, i = mine.mass
-        lat, _ = grid.latlon(geos[d.id], mine.shape, (j.start, i.start))
-        run = DomainRun(
-            domain=d,
-            parent=(
-                d.parent_id,
-                int(grid.per_domain(case.raw, "domains", "i_parent_start", index) or 1),
-                int(grid.per_domain(case.raw, "domains", "j_parent_start", index) or 1),
-            ),
-            geo=geos[d.id],
-            patches=parts,
-            state=grid.initial_state(geos[d.id], max(d.e_vert - 1, 1), mine),
-            lat=lat,
-            step_target=grid.step_seconds(d, lay, knobs.cost_us, knobs.speed),
-            begin=(d.start - case.start).total_seconds(),
-            finish=(d.end - case.start).total_seconds(),
-            history=history_offsets(case, d, simulation_start),
-            restarts=restart_offsets(case),
-        )
-        if index:
-            runs[d.parent_id - 1].children.append(run)
-        runs.append(run)
-    return runs
-
-
-def history_offsets(case: Case, d: Domain, anchor: datetime) -> list[float]:
-    """History times (seconds after the case start): multiples of the interval since the
-    simulation start, within the domain's run; a restart run writes none at its start."""
-    if d.history_interval_min <= 0:
-        return []
-    interval = d.history_interval_min * 60.0
-    k = math.ceil(((d.start - anchor).total_seconds() - _EPS) / interval)
-    offsets = []
-    while (moment := anchor + timedelta(seconds=k * interval)) <= d.end:
-        if not (case.restart and moment == d.start):
-            offsets.append((moment - case.start).total_seconds())
-        k += 1
-    return offsets
-
-
-def restart_offsets(case: Case) -> list[float]:
-    if case.restart_interval_min <= 0:
-        return []
-    interval = case.restart_interval_min * 60.0
-    count = int((case.run_seconds + _EPS) // interval)
-    return [k * interval for k in range(1, count + 1)]
-
-
-def calibrate(runs: list[DomainRun]) -> None:
-    """Measure numpy's speed on this rank's patch (slowest rank counts) and set sweeps per step."""
-    seconds_per_point = allreduce_max(time_sweeps(runs[0].state))
-    for run in runs:
-        run.substeps = substeps(run, seconds_per_point)

@@ -25,6 +25,8 @@ import f90nml
 from localrun.wrf import sim_log as fmt
 from localrun.wrf.decomposition import Layout, layout, patch_problem
 from localrun.wrf.namelist import Case, Domain, NamelistError, read_case, wrf_time
+from localrun.wrf.sim_domains import DomainRun, build_runs, calibrate
+from localrun.wrf.sim_exit import die_all, die_root, park, sleep_until
 from localrun.wrf.sim_grid import Patch, patches, per_domain, split
 from localrun.wrf.sim_log import STARS, Rsl
 from localrun.wrf.sim_mpi import COMM, barrier
@@ -37,17 +39,7 @@ from localrun.wrf.sim_namelist import (
     read_knobs,
 )
 from localrun.wrf.sim_output import read_restart, size_mismatches
-from localrun.wrf.sim_run import (
-    RESTART_US,
-    DomainRun,
-    Integration,
-    build_runs,
-    calibrate,
-    die_all,
-    die_root,
-    park,
-    sleep_until,
-)
+from localrun.wrf.sim_run import RESTART_US, Integration
 
 INPUT_US = 0.5  # reading an input or restart file, per grid point (restart: RESTART_US)
 _NOT_FOUND = "ierr=       -1021"

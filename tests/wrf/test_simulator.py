@@ -160,6 +160,18 @@ def test_wrfout_files_are_real_netcdf(tmp_path: Path) -> None:
     assert np.all(np.isfinite(u10)) and np.all(np.isfinite(v10))
 
 
+def test_frames_per_outfile_appends_to_one_file(tmp_path: Path) -> None:
+    changes = {"history_interval": "2,", "frames_per_outfile": "3,"}
+    result = run(case_dir(tmp_path, "success_np2", changes), 2)
+    assert result.code == 0
+    names = sorted(p.name for p in result.dir.glob("wrfout_*"))
+    assert names == ["wrfout_d01_0001-01-01_00:00:00", "wrfout_d01_0001-01-01_00:06:00"]
+    with netCDF4.Dataset(str(result.dir / names[1])) as ds:
+        times = list(netCDF4.chartostring(ds["Times"][:]))
+        assert ds["T2"].shape == (3, 61, 61)
+    assert times == [f"0001-01-01_00:{m:02d}:00" for m in (6, 8, 10)]
+
+
 def test_nest_prints_its_steps_before_the_parents(tmp_path: Path) -> None:
     result = run(case_dir(tmp_path, "success_nested_np2"), 2)
     assert result.code == 0
