@@ -406,3 +406,61 @@ def test_two_ranks_are_faster_than_one(tmp_path: Path) -> None:
         assert len(steps) == 20
         medians.append(steps[len(steps) // 2])
     assert medians[1] < 0.75 * medians[0]
+
+
+# -- the daemon's reader and classifier see the simulator as they see WRF --------------------
+
+SCENARIOS: dict[str, tuple[int, dict[str, str], bool]] = {
+    "success_np1": (1, {}, True),
+    "success_np2": (2, {}, True),
+    "success_adaptive_dt": (2, {}, True),
+    "success_nested_np2": (2, {}, True),
+    "fatal_namelist_typo": (2, {}, True),
+    "fatal_missing_wrfinput": (2, {}, False),
+    "fatal_size_mismatch": (2, {}, True),
+    "cfl_blowup": (2, {}, True),
+    "cfl_blowup_slow": (2, {}, True),
+    "restart/first": (2, {}, True),
+}
+
+
+def _simulate(tmp: Path, name: str) -> Result:
+    if name == "runtime_missing_namelist":
+        work = tmp / name
+        work.mkdir()
+        return run(work, 1)
+    if name == "too_many_ranks":
+        work = case_dir(tmp, name, wrfinput=False)
+        (work / "wrfinput_d01").write_text("placeholder")
+        return run(work, 6)
+    if name == "restart/restarted":
+        first = _simulate(tmp / "first", "restart/first")
+        work = case_dir(tmp, name)
+        shutil.copy(first.dir / "wrfrst_d01_0001-01-01_00:05:00", work)
+        return run(work, 2)
+    np_, changes, wrfinput = SCENARIOS[name]
+    return run(case_dir(tmp, name, changes, wrfinput), np_)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [*SCENARIOS, "runtime_missing_namelist", "too_many_ranks", "restart/restarted"],
+)
+def test_diagnosis_of_simulated_runs_matches_the_real_ones(tmp_path: Path, name: str) -> None:
+    diagnose = pytest.importorskip("localrun.wrf.diagnose").diagnose
+    rsl = pytest.importorskip("localrun.wrf.rsl")
+    real_dir = FIXTURES / name
+    real = diagnose(
+        real_dir,
+        exit_code=int((real_dir / "exit_code").read_text()),
+        mpirun_stdout=(real_dir / "mpirun.stdout").read_text(),
+        stop_requested=False,
+    )
+    ours = _simulate(tmp_path, name)
+    found = diagnose(ours.dir, exit_code=ours.code, mpirun_stdout=ours.stdout, stop_requested=False)
+    assert (found.state, found.code) == (real.state, real.code)
+    readers = [rsl.RslReader(real_dir), rsl.RslReader(ours.dir)]
+    for reader in readers:
+        reader.poll()
+    for domain in (1, 2):
+        assert readers[0].steps(domain) == readers[1].steps(domain)
