@@ -84,11 +84,14 @@ def write_restart(path: Path, frame: Frame, state: Array) -> None:
         var[0] = state - np.float32(THETA0)
 
 
-def read_restart(path: Path, j: slice, i: slice) -> tuple[Array, datetime]:
-    """This patch's 3-D state and the SIMULATION_START_DATE the file carries."""
-    with netCDF4.Dataset(str(path)) as ds:
-        state = np.asarray(ds["T"][0, :, j, i], dtype=np.float32) + np.float32(THETA0)
-        start = datetime.strptime(str(ds.getncattr("SIMULATION_START_DATE"))[:19], _FORMAT)
+def read_restart(path: Path, j: slice, i: slice) -> tuple[Array, datetime] | None:
+    """This patch's 3-D state and the file's SIMULATION_START_DATE; None if unreadable."""
+    try:
+        with netCDF4.Dataset(str(path)) as ds:
+            state = np.asarray(ds["T"][0, :, j, i], dtype=np.float32) + np.float32(THETA0)
+            start = datetime.strptime(str(ds.getncattr("SIMULATION_START_DATE"))[:19], _FORMAT)
+    except (OSError, KeyError, IndexError, ValueError, AttributeError):
+        return None
     return state, start
 
 
