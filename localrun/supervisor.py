@@ -287,7 +287,10 @@ class Supervisor:
         )
         if moved:
             log.info("run %s %s (%s)", run.id, outcome.state, outcome.summary)
-            sample = monitor.calibration_sample() if outcome.state == runs.SUCCEEDED else None
+            watched_to_the_end = exit_code is not None and run.started_at is not None
+            wall_s = time.time() - (run.started_at or 0) if watched_to_the_end else None
+            succeeded = outcome.state == runs.SUCCEEDED
+            sample = monitor.calibration_sample(self.host, wall_s) if succeeded else None
             if sample is not None:
                 await self.store.add_sample(run.id, self.host, sample)
 

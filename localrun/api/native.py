@@ -282,7 +282,7 @@ async def estimate(request: web.Request) -> web.Response:
         case = read_case(text)
     except NamelistError as exc:
         raise Invalid(exc.message, code="namelist") from None
-    return web.json_response({"options": service(request).estimate(case)})
+    return web.json_response({"options": await service(request).estimate(case)})
 
 
 @routes.get(PREFIX + "/health")

@@ -1,0 +1,116 @@
+"""What the supervisor asks of a live WRF run: progress, time left, step times, outcome."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from localrun.wrf import diagnose as diagnosis
+from localrun.wrf.estimate import make_sample
+from localrun.wrf.namelist import Case, NamelistError, read_case, wrf_time
+from localrun.wrf.rsl import RslReader
+
+STOP_STATES = {"user": "cancelled", "timed_out": "timed_out", "stalled": "failed"}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str
+    code: str
+    message: str
+    hint: str | None
+
+    @property
+    def summary(self) -> str:
+        if self.state == "succeeded":
+            return "succeeded"
+        text = f"{self.state} ({self.code})"
+        first = self.message.splitlines()[0] if self.message else ""
+        return f"{text}: {first}" if first else text
+
+
+class Monitor:
+    def __init__(self, work_dir: Path, input_dir: Path, cores: int) -> None:
+        self.work_dir = work_dir
+        self.cores = cores
+        self.case = _case(input_dir / "namelist.input")
+        self.reader = RslReader(work_dir)
+
+    def _bounds(self) -> dict[int, tuple[datetime, datetime]]:
+        if self.case is None:
+            return {}
+        return {d.id: (d.start, d.end) for d in self.case.domains}
+
+    def poll(self) -> bool:
+        """Read what WRF wrote since the last poll; True when a new step was logged."""
+        return self.reader.poll() > 0
+
+    def median_step_s(self) -> float | None:
+        return self.reader.median_step(1)
+
+    def snapshot(self) -> dict[str, Any]:
+        progress = self.reader.progress(self._bounds())
+        snap: dict[str, Any] = {
+            "percent": round(progress.percent, 2),
+            "model_time": wrf_time(progress.model_time) if progress.model_time else None,
+            "remaining_s": (
+                None if progress.remaining_s is None else round(progress.remaining_s, 1)
+            ),
+            "steps": self.reader.steps(1),
+            "domains": [
+                {
+                    "domain": d.domain,
+                    "percent": round(d.percent, 2),
+                    "model_time": wrf_time(d.model_time) if d.model_time else None,
+                    "steps": d.steps,
+                }
+                for d in progress.domains
+            ],
+        }
+        return snap
+
+    def outcome(
+        self, exit_code: int | None, mpirun_stdout: str | None, stop_reason: str | None
+    ) -> Outcome:
+        found = diagnosis.diagnose(
+            self.work_dir,
+            exit_code=exit_code,
+            mpirun_stdout=mpirun_stdout,
+            stop_requested=stop_reason is not None,
+        )
+        if found.state == "succeeded" or stop_reason is None or stop_reason == "user":
+            return Outcome(found.state, found.code, found.message, found.hint)
+        if stop_reason == "timed_out":
+            return Outcome("timed_out", "timed_out", "the wall-clock limit was reached", None)
+        return Outcome(
+            "failed",
+            "stalled",
+            "no new time step and no CPU use for too long; the run was killed",
+            "look at the end of rsl.error.* for a crash that left the run hanging",
+        )
+
+    def calibration_sample(self, host: str, wall_s: float | None) -> dict[str, Any] | None:
+        """What this finished run teaches the estimator about this host."""
+        if self.case is None:
+            return None
+        medians = {d.id: self.reader.median_step(d.id) for d in self.case.domains}
+        if any(m is None for m in medians.values()):
+            return None
+        sample = make_sample(
+            self.case,
+            host=host,
+            cores=self.cores,
+            median_step_s={k: v for k, v in medians.items() if v is not None},
+            wall_s=wall_s,
+            steps={d.id: self.reader.steps(d.id) for d in self.case.domains},
+        )
+        return asdict(sample)
+
+
+def _case(path: Path) -> Case | None:
+    try:
+        return read_case(path)
+    except (OSError, NamelistError, UnicodeDecodeError):
+        return None
