@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -48,9 +49,7 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def client(
-    aiohttp_client: Any, settings: Settings
-) -> AsyncIterator[TestClient[Any, Any]]:
+async def client(aiohttp_client: Any, settings: Settings) -> AsyncIterator[TestClient[Any, Any]]:
     app = init_app(settings)
     test_client: TestClient[Any, Any] = await aiohttp_client(app)
     yield test_client
@@ -172,10 +171,8 @@ def _kill_leftovers(data_dir: Path) -> None:
     for proc in psutil.process_iter(["cwd"]):
         cwd = proc.info.get("cwd") or ""
         if cwd.startswith(str(data_dir)):
-            try:
+            with contextlib.suppress(psutil.Error):
                 proc.kill()
-            except psutil.Error:
-                pass
 
 
 def wait_for(predicate: Any, timeout: float = 60.0, interval: float = 0.1) -> Any:

@@ -139,7 +139,9 @@ async def test_oversize_upload_is_413_and_leaves_nothing(
     assert list(app[SERVICE].paths(run["id"]).input.iterdir()) == []
 
 
-async def test_list_paginates_with_a_cursor_and_filters(client: Client, auth: dict[str, str]) -> None:
+async def test_list_paginates_with_a_cursor_and_filters(
+    client: Client, auth: dict[str, str]
+) -> None:
     ids = [(await create(client, auth, name=f"n{i}"))["id"] for i in range(5)]
     seen, cursor = [], None
     while True:
@@ -150,9 +152,7 @@ async def test_list_paginates_with_a_cursor_and_filters(client: Client, auth: di
         if not cursor:
             break
     assert seen == ids
-    body = await (
-        await client.get("/localrun/v1/runs", params={"name": "n3"}, headers=auth)
-    ).json()
+    body = await (await client.get("/localrun/v1/runs", params={"name": "n3"}, headers=auth)).json()
     assert [r["name"] for r in body["runs"]] == ["n3"]
     resp = await client.get("/localrun/v1/runs", params={"state": "bogus"}, headers=auth)
     await assert_error(resp, 400)
@@ -186,7 +186,9 @@ async def test_run_to_success_with_events_logs_and_files(
 ) -> None:
     run = await create(client, auth, name="short")
     url = f"/localrun/v1/runs/{run['id']}"
-    resp = await client.post(url + "/inputs", data=form("namelist.input", "wrfinput_d01"), headers=auth)
+    resp = await client.post(
+        url + "/inputs", data=form("namelist.input", "wrfinput_d01"), headers=auth
+    )
     assert resp.status == 201
     resp = await client.post(url + "/start", json={"cores": 2}, headers=auth)
     assert resp.status == 202
@@ -201,7 +203,9 @@ async def test_run_to_success_with_events_logs_and_files(
     states = [e["state"] for e in events]
     assert states[:3] == ["created", "ready", "queued"]
     assert states[-1] == "succeeded" and states.count("succeeded") == 1
-    logs = await (await client.get(url + "/logs", params={"name": "rsl.out.0000"}, headers=auth)).json()
+    logs = await (
+        await client.get(url + "/logs", params={"name": "rsl.out.0000"}, headers=auth)
+    ).json()
     assert "SUCCESS COMPLETE WRF" in logs["text"] and logs["eof"]
     files = (await (await client.get(url + "/files", headers=auth)).json())["files"]
     names = [f["path"] for f in files]

@@ -57,6 +57,8 @@ def test_inspect_and_estimate(daemon: Daemon) -> None:
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
     assert (report["state"], report["code"]) == ("failed", "cfl")
-    out = daemon.localrun("estimate", str(FIXTURES / "case_quarter_ss" / "namelist.input"), "--json")
+    out = daemon.localrun(
+        "estimate", str(FIXTURES / "case_quarter_ss" / "namelist.input"), "--json"
+    )
     options = json.loads(out.stdout)
     assert {"cores", "time_s", "core_hours", "cost", "recommended", "reason"} <= set(options[0])

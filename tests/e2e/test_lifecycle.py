@@ -84,7 +84,7 @@ def test_stop_ends_every_process_within_5_s(daemon: Daemon, tmp_path: Path) -> N
     assert len(procs) >= 3  # mpiexec, the proxy, the ranks
     started = time.monotonic()
     daemon.api("POST", f"/localrun/v1/runs/{run['id']}/stop", {})
-    gone, alive = psutil.wait_procs(procs, timeout=5)
+    _gone, alive = psutil.wait_procs(procs, timeout=5)
     assert alive == [], alive
     assert time.monotonic() - started < 5
     final = wait_for(lambda: (s := state(daemon, run["id"]))["state"] in TERMINAL and s, 10)
