@@ -21,7 +21,7 @@ from localrun.runs import Event, Run, StoredFile
 from localrun.store import Store
 from localrun.supervisor import Supervisor
 from localrun.wrf.checks import check_case
-from localrun.wrf.estimate import CostModel, Sample, estimate, fit, options_json
+from localrun.wrf.estimate import estimate, options_json
 from localrun.wrf.namelist import Case, NamelistError, read_case
 
 NAMELIST = "namelist.input"
@@ -72,17 +72,11 @@ class Service:
         ]
         return [*configured, {"model": "wrf", "version": "*", "executable": "simulator"}]
 
-    async def cost_model(self) -> CostModel:
-        """The cost model refitted on this host's recent finished runs."""
-        host = self.supervisor.host
-        samples = [Sample.from_dict(d) for d in await self.store.samples(host)]
-        return fit(samples, host=host)
-
     async def estimate(self, case: Case, max_cores: int | None = None) -> list[dict[str, Any]]:
         options = estimate(
             case,
             max_cores or self.settings.total_cores,
-            await self.cost_model(),
+            self.supervisor.cost_model,
             self.settings.cost_per_core_hour,
         )
         result: list[dict[str, Any]] = options_json(options)

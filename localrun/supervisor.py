@@ -20,6 +20,7 @@ from localrun.executor import Executor, Handle, LaunchSpec
 from localrun.files import run_paths
 from localrun.runs import Run
 from localrun.store import Store
+from localrun.wrf.estimate import DEFAULT_MODEL, CostModel, Sample, fit
 from localrun.wrf.monitor import Monitor
 
 log = logging.getLogger("localrun.supervisor")
@@ -56,10 +57,12 @@ class Supervisor:
         self._watches: dict[str, Watch] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.cost_model: CostModel = DEFAULT_MODEL
 
     # lifecycle
 
     async def start(self) -> None:
+        await self.recalibrate()
         await self.adopt_all()
         self._task = asyncio.create_task(self._loop(), name="localrun-supervisor")
 
@@ -72,6 +75,11 @@ class Supervisor:
         for watch in self._watches.values():
             if watch.stop_task is not None:
                 watch.stop_task.cancel()
+
+    async def recalibrate(self) -> None:
+        """Refit the cost model on this host's recent finished runs."""
+        samples = [Sample.from_dict(d) for d in await self.store.samples(self.host)]
+        self.cost_model = fit(samples, host=self.host)
 
     def kick(self) -> None:
         self._wake.set()
@@ -200,7 +208,7 @@ class Supervisor:
         self._watches[run.id] = Watch(
             run_id=run.id,
             handle=handle,
-            monitor=Monitor(paths.work, paths.input, run.cores),
+            monitor=Monitor(paths.work, paths.input, run.cores, self.cost_model),
             started=now - elapsed,
             walltime_s=run.walltime_s,
             last_activity=now,
@@ -293,6 +301,7 @@ class Supervisor:
             sample = monitor.calibration_sample(self.host, wall_s) if succeeded else None
             if sample is not None:
                 await self.store.add_sample(run.id, self.host, sample)
+                await self.recalibrate()
 
 
 def _read_text(path: Path) -> str | None:

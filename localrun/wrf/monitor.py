@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from localrun.wrf import diagnose as diagnosis
-from localrun.wrf.estimate import make_sample
+from localrun.wrf.estimate import DEFAULT_MODEL, CostModel, estimate_time, make_sample
 from localrun.wrf.namelist import Case, NamelistError, read_case, wrf_time
 from localrun.wrf.rsl import RslReader
 
@@ -32,11 +32,14 @@ class Outcome:
 
 
 class Monitor:
-    def __init__(self, work_dir: Path, input_dir: Path, cores: int) -> None:
+    def __init__(
+        self, work_dir: Path, input_dir: Path, cores: int, model: CostModel = DEFAULT_MODEL
+    ) -> None:
         self.work_dir = work_dir
         self.cores = cores
         self.case = _case(input_dir / "namelist.input")
         self.reader = RslReader(work_dir)
+        self.estimated_s = estimate_time(self.case, cores, model) if self.case else None
 
     def _bounds(self) -> dict[int, tuple[datetime, datetime]]:
         if self.case is None:
@@ -52,12 +55,14 @@ class Monitor:
 
     def snapshot(self) -> dict[str, Any]:
         progress = self.reader.progress(self._bounds())
+        remaining = progress.remaining_s
+        if remaining is None and self.estimated_s is not None:
+            remaining = self.estimated_s * (1 - progress.percent / 100)
         snap: dict[str, Any] = {
             "percent": round(progress.percent, 2),
             "model_time": wrf_time(progress.model_time) if progress.model_time else None,
-            "remaining_s": (
-                None if progress.remaining_s is None else round(progress.remaining_s, 1)
-            ),
+            "remaining_s": None if remaining is None else round(remaining, 1),
+            "remaining_from": "steps" if progress.remaining_s is not None else "estimate",
             "steps": self.reader.steps(1),
             "domains": [
                 {

@@ -1,0 +1,111 @@
+"""Watchdogs and failure paths of the supervisor, with real runs of the simulator."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from localrun.api.keys import SERVICE
+from localrun.app import init_app
+from localrun.runs import Run
+from localrun.service import Service
+from tests.conftest import EXAMPLE, make_settings
+
+
+async def inputs(
+    service: Service, owner: str, run_id: str, minutes: int = 30, extra: str = ""
+) -> None:
+    async def data(blob: bytes) -> Any:
+        yield blob
+
+    text = (EXAMPLE / "namelist.input").read_text().replace("= 30,", f"= {minutes},")
+    await service.upload_input(owner, run_id, "namelist.input", data((text + extra).encode()))
+    blob = (EXAMPLE / "wrfinput_d01").read_bytes()
+    await service.upload_input(owner, run_id, "wrfinput_d01", data(blob))
+
+
+async def until_terminal(service: Service, owner: str, run_id: str, timeout: float = 90) -> Run:
+    run = await service.wait_terminal(owner, run_id, timeout)
+    assert run.terminal, run
+    return run
+
+
+async def start_service(aiohttp_client: Any, tmp_path: Path, **overrides: Any) -> Service:
+    client: TestClient[Any, Any] = await aiohttp_client(
+        init_app(make_settings(tmp_path / "data", **overrides))
+    )
+    return client.app[SERVICE]
+
+
+async def test_stall_watchdog_kills_a_hung_run(aiohttp_client: Any, tmp_path: Path) -> None:
+    service = await start_service(aiohttp_client, tmp_path, stall_floor_s=2.0)
+    run = await service.create_run("a", "localrun")
+    await inputs(service, "a", run.id, extra="&localrun_simulator\n hang_at_percent = 30\n/\n")
+    await service.start("a", run.id, cores=2)
+    run = await until_terminal(service, "a", run.id)
+    assert (run.state, run.error_code) == ("failed", "stalled")
+    assert 25 <= run.percent <= 35
+    events = [e.message for e in await service.events("a", run.id)]
+    assert any("no progress" in m for m in events)
+
+
+async def test_wall_clock_limit_times_out(aiohttp_client: Any, tmp_path: Path) -> None:
+    service = await start_service(aiohttp_client, tmp_path, sim_speed=1.0)
+    run = await service.create_run("a", "localrun", walltime_s=2)
+    await inputs(service, "a", run.id, minutes=120)
+    await service.start("a", run.id, cores=2)
+    run = await until_terminal(service, "a", run.id)
+    assert (run.state, run.error_code) == ("timed_out", "timed_out")
+
+
+async def test_a_launcher_that_cannot_start_fails_the_run(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    service = await start_service(aiohttp_client, tmp_path, mpirun=str(tmp_path / "no-mpirun"))
+    run = await service.create_run("a", "localrun")
+    await inputs(service, "a", run.id)
+    await service.start("a", run.id, cores=1)
+    run = await until_terminal(service, "a", run.id, 10)
+    assert run.state == "failed"
+    assert run.error_code == "launch" and "no-mpirun" in (run.error_message or "")
+
+
+async def test_injected_failure_is_diagnosed(aiohttp_client: Any, tmp_path: Path) -> None:
+    service = await start_service(aiohttp_client, tmp_path)
+    run = await service.create_run("a", "localrun")
+    await inputs(service, "a", run.id, extra="&localrun_simulator\n fail_at_percent = 50\n/\n")
+    await service.start("a", run.id, cores=2)
+    run = await until_terminal(service, "a", run.id)
+    assert run.state == "failed"
+    assert "fail_at_percent" in (run.error_message or "")
+
+
+async def test_queue_is_first_come_first_served(aiohttp_client: Any, tmp_path: Path) -> None:
+    service = await start_service(aiohttp_client, tmp_path)
+    ids = []
+    for cores in (2, 1, 1):
+        run = await service.create_run("a", "localrun")
+        await inputs(service, "a", run.id, minutes=10)
+        await service.start("a", run.id, cores=cores)
+        ids.append(run.id)
+    states = [(await service.get_run("a", i)).state for i in ids]
+    assert states[1:] == ["queued", "queued"]
+    finished = [await until_terminal(service, "a", i) for i in ids]
+    assert [r.state for r in finished] == ["succeeded"] * 3
+    assert finished[1].started_at >= finished[0].ended_at  # type: ignore[operator]
+    assert abs(finished[1].started_at - finished[2].started_at) < 2  # type: ignore[operator]
+
+
+async def test_finished_run_calibrates_the_estimator(aiohttp_client: Any, tmp_path: Path) -> None:
+    service = await start_service(aiohttp_client, tmp_path)
+    before = service.supervisor.cost_model
+    run = await service.create_run("a", "localrun")
+    await inputs(service, "a", run.id, minutes=10)
+    await service.start("a", run.id, cores=2)
+    assert (await until_terminal(service, "a", run.id)).state == "succeeded"
+    await asyncio.sleep(0)
+    after = service.supervisor.cost_model
+    assert after.samples == 1 and after != before
