@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from localrun import runs
+from localrun.files import run_paths
+from localrun.launch import launch_spec, simulator_executable
+from localrun.runs import Run
+from tests.conftest import make_settings
+
+
+def run(kind: str = "wrf", command: str | None = None, version: str = "4.7.1") -> Run:
+    return Run(
+        id="r1",
+        owner="a",
+        family="localrun",
+        name="n",
+        model="wrf",
+        version=version,
+        state=runs.QUEUED,
+        walltime_s=60,
+        created_at=time.time(),
+        kind=kind,
+        command=command,
+        cores=2,
+    )
+
+
+def test_wrf_run_is_mpirun_np_model_in_work(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, models="wrf:4.7.1=/opt/wrf.exe", mpirun="/x/mpiexec")
+    paths = run_paths(settings.data_path, "r1")
+    paths.create()
+    (paths.input / "namelist.input").write_text("x")
+    spec = launch_spec(settings, run())
+    assert spec.argv == ["/x/mpiexec", "-np", "2", "/opt/wrf.exe"]
+    assert spec.cwd == str(paths.work)
+    assert spec.env["OMP_NUM_THREADS"] == "1"
+    assert (paths.work / "namelist.input").resolve() == (paths.input / "namelist.input").resolve()
+    assert spec.stdout.endswith("logs/mpirun.stdout")
+
+
+def test_unconfigured_version_uses_the_simulator(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    spec = launch_spec(settings, run(version="3.9.1"))
+    assert spec.argv[-1] == simulator_executable()
+    assert Path(simulator_executable()).exists()
+
+
+def test_shell_run_gets_wrf_and_mpirun_on_path(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, mpirun="/x/mpiexec")
+    spec = launch_spec(settings, run("shell", "mpirun -np 2 wrf.exe"))
+    assert spec.argv == ["/bin/sh", "-c", "mpirun -np 2 wrf.exe"]
+    bindir = Path(spec.env["PATH"].split(os.pathsep)[0])
+    assert os.readlink(bindir / "mpirun") == "/x/mpiexec"
+    assert os.readlink(bindir / "wrf.exe") == simulator_executable()

@@ -1,0 +1,87 @@
+"""The daemon process itself: TLS, systemd readiness, the --demo run."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+import trustme
+
+from localrun.serve import notify_systemd
+from tests.conftest import Daemon, free_port, wait_for
+
+
+def test_notify_systemd_sends_a_datagram(tmp_path: Path, monkeypatch: object) -> None:
+    address = str(tmp_path / "notify")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(address)
+        os.environ["NOTIFY_SOCKET"] = address
+        try:
+            notify_systemd("READY=1")
+        finally:
+            del os.environ["NOTIFY_SOCKET"]
+        assert server.recv(100) == b"READY=1"
+
+
+def test_https_with_a_private_ca(daemon: Daemon, tmp_path: Path) -> None:
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert_file, key_file, ca_file = tmp_path / "c.pem", tmp_path / "k.pem", tmp_path / "ca.pem"
+    cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    cert.private_key_pem.write_to_path(str(key_file))
+    ca.cert_pem.write_to_path(str(ca_file))
+    daemon.kill()
+    daemon.env.update({"LOCALRUN_TLS_CERT": str(cert_file), "LOCALRUN_TLS_KEY": str(key_file)})
+    daemon.port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "localrun", "serve", "--port", str(daemon.port)],
+        env=daemon.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        url = f"https://127.0.0.1:{daemon.port}"
+
+        def answers() -> requests.Response | None:
+            try:
+                return requests.get(url + "/healthz", verify=str(ca_file), timeout=2)
+            except requests.ConnectionError:
+                return None
+
+        resp = wait_for(answers, 30)
+        assert resp.json()["status"] == "ok"
+        runs = requests.get(
+            url + "/localrun/v1/runs",
+            headers={"Authorization": f"Bearer {daemon.token}"},
+            verify=str(ca_file),
+            timeout=5,
+        )
+        assert runs.status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_demo_runs_the_example_to_success(daemon: Daemon, tmp_path: Path) -> None:
+    daemon.kill()
+    log = tmp_path / "demo.log"
+    port = free_port()
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "localrun", "serve", "--demo", "--port", str(port)],
+            env=daemon.env,
+            stdout=out,
+            stderr=out,
+        )
+    try:
+        wait_for(lambda: "ended" in log.read_text(), 120, 0.5)
+        text = log.read_text()
+        assert "ended succeeded" in text
+        assert "%" in text and "time left" in text
+    finally:
+        proc.terminate()
+        proc.wait(10)
