@@ -27,8 +27,8 @@ async def inputs(
     await service.upload_input(owner, run_id, "wrfinput_d01", data(blob))
 
 
-async def until_terminal(service: Service, owner: str, run_id: str, timeout: float = 90) -> Run:
-    run = await service.wait_terminal(owner, run_id, timeout)
+async def until_terminal(service: Service, owner: str, run_id: str, limit_s: float = 90) -> Run:
+    run = await service.wait_terminal(owner, run_id, limit_s)
     assert run.terminal, run
     return run
 
