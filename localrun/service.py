@@ -178,7 +178,8 @@ class Service:
         return case.required_inputs if case else [NAMELIST]
 
     def missing_inputs(self, run: Run) -> list[str]:
-        present = {p.name for p in self.paths(run.id).input.iterdir()} if run.kind else set()
+        input_dir = self.paths(run.id).input
+        present = {p.name for p in input_dir.iterdir()} if input_dir.is_dir() else set()
         return [name for name in self.required_inputs(run) if name not in present]
 
     async def upload_input(

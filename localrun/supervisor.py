@@ -200,6 +200,10 @@ class Supervisor:
         stored = await self.store.get_run(run.id)
         assert stored is not None
         self._watch_run(stored, handle)
+        if stored.stop_requested_at is not None:
+            await self.request_stop(
+                run.id, stored.stop_reason or "user", "stop asked while starting"
+            )
 
     def _watch_run(self, run: Run, handle: Handle) -> None:
         paths = run_paths(self.settings.data_path, run.id)
