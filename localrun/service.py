@@ -59,9 +59,10 @@ class Service:
             launcher = self.settings.mpirun
             found = shutil.which(launcher)
             self._mpi = {
-                "launcher": launcher,
+                "launcher": found or launcher,
                 "found": found is not None,
                 "version": mpi_version(launcher) if found else None,
+                "library": mpi_library(Path(found)) if found else None,
             }
         return self._mpi
 
@@ -360,6 +361,21 @@ def _check_namelist(path: Path) -> None:
         raise Invalid(f"namelist.input: {exc.message}", code="namelist") from None
     except UnicodeDecodeError:
         raise Invalid("namelist.input is not a text file", code="namelist") from None
+
+
+def mpi_library(launcher: Path) -> str | None:
+    """'MPICH 5.0.2' from mpichversion beside the launcher, when it is MPICH."""
+    tool = launcher.resolve().parent / "mpichversion"
+    if not tool.exists():
+        return None
+    try:
+        out = subprocess.run([tool], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in out.splitlines():
+        if line.startswith("MPICH Version:"):
+            return "MPICH " + line.split(":", 1)[1].strip()
+    return None
 
 
 def mpi_version(mpirun: str) -> str | None:

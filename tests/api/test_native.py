@@ -49,6 +49,7 @@ async def test_healthz_needs_no_token_and_reports(client: Client) -> None:
     assert body["cores"] == {"total": 2, "free": 2}
     assert body["mpi"]["found"] is True
     assert body["mpi"]["version"]
+    assert body["mpi"]["library"].startswith("MPICH ")
     assert body["disk_free_bytes"] > 0
     assert body["models"]
 
