@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from localrun.wrf.diagnose import diagnose
-from localrun.wrf.namelist import NamelistError, read_case, wrf_time
-from localrun.wrf.rsl import RslReader
+from localrun.wrf.namelist import NamelistError, read_case
+from localrun.wrf.rsl import RslReader, progress_json
 
 OUTPUT = re.compile(r"^(wrfout|wrfrst)_d\d\d_")
 
@@ -64,19 +64,7 @@ def inspect_dir(
         "hint": found.hint,
         "exit_code": exit_code,
         "signal": found.signal,
-        "progress": {
-            "percent": round(progress.percent, 2),
-            "model_time": wrf_time(progress.model_time) if progress.model_time else None,
-            "domains": [
-                {
-                    "domain": d.domain,
-                    "percent": round(d.percent, 2),
-                    "model_time": wrf_time(d.model_time) if d.model_time else None,
-                    "steps": d.steps,
-                }
-                for d in progress.domains
-            ],
-        },
+        "progress": progress_json(progress),
         "steps": {
             str(d): {
                 "count": log.steps,

@@ -9,8 +9,8 @@ from typing import Any
 
 from localrun.wrf import diagnose as diagnosis
 from localrun.wrf.estimate import DEFAULT_MODEL, CostModel, estimate_time, make_sample
-from localrun.wrf.namelist import Case, NamelistError, read_case, wrf_time
-from localrun.wrf.rsl import RslReader
+from localrun.wrf.namelist import Case, NamelistError, read_case
+from localrun.wrf.rsl import RslReader, progress_json
 
 STOP_STATES = {"user": "cancelled", "timed_out": "timed_out", "stalled": "failed"}
 
@@ -58,23 +58,12 @@ class Monitor:
         remaining = progress.remaining_s
         if remaining is None and self.estimated_s is not None:
             remaining = self.estimated_s * (1 - progress.percent / 100)
-        snap: dict[str, Any] = {
-            "percent": round(progress.percent, 2),
-            "model_time": wrf_time(progress.model_time) if progress.model_time else None,
+        return {
+            **progress_json(progress),
             "remaining_s": None if remaining is None else round(remaining, 1),
             "remaining_from": "steps" if progress.remaining_s is not None else "estimate",
             "steps": self.reader.steps(1),
-            "domains": [
-                {
-                    "domain": d.domain,
-                    "percent": round(d.percent, 2),
-                    "model_time": wrf_time(d.model_time) if d.model_time else None,
-                    "steps": d.steps,
-                }
-                for d in progress.domains
-            ],
         }
-        return snap
 
     def outcome(
         self, exit_code: int | None, mpirun_stdout: str | None, stop_reason: str | None

@@ -10,8 +10,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
-from localrun.wrf.namelist import parse_wrf_time
+from localrun.wrf.namelist import parse_wrf_time, wrf_time
 
 TIMING = re.compile(
     r"^Timing for main(?: \(dt=\s*([\d.]+)\))?: time (\S+) on domain\s+(\d+):"
@@ -174,6 +175,23 @@ class RslReader:
             return None
         median = root.median_s or 0.0
         return left_s / dt * median
+
+
+def progress_json(progress: Progress) -> dict[str, Any]:
+    """The JSON form every API and `inspect` show (WRF's own date format)."""
+    return {
+        "percent": round(progress.percent, 2),
+        "model_time": wrf_time(progress.model_time) if progress.model_time else None,
+        "domains": [
+            {
+                "domain": d.domain,
+                "percent": round(d.percent, 2),
+                "model_time": wrf_time(d.model_time) if d.model_time else None,
+                "steps": d.steps,
+            }
+            for d in progress.domains
+        ],
+    }
 
 
 def _fraction(log: DomainLog | None, start: datetime, end: datetime) -> float:

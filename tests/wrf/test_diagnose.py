@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from localrun.wrf.diagnose import diagnose, read_ends
-
-FIXTURES = Path(
-    os.environ.get(
-        "LOCALRUN_FIXTURES", Path(__file__).resolve().parents[3] / "shared" / "wrf-fixtures"
-    )
-)
+from tests.conftest import FIXTURES
 
 # folder: (stop requested, state, code, a line the message must hold)
 TABLE: dict[str, tuple[bool, str, str, str]] = {

@@ -1,18 +1,12 @@
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
 
 import pytest
 
 from localrun.wrf.inspect import inspect_dir, render
+from tests.conftest import FIXTURES
 
-FIXTURES = Path(
-    os.environ.get(
-        "LOCALRUN_FIXTURES", Path(__file__).resolve().parents[3] / "shared" / "wrf-fixtures"
-    )
-)
 EXPECTED = {
     "success_np2": ("succeeded", "ok"),
     "success_nested_np2": ("succeeded", "ok"),

@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from localrun.wrf.namelist import read_case
 from localrun.wrf.rsl import RslReader
+from tests.conftest import FIXTURES
 
-FIXTURES = Path(
-    os.environ.get(
-        "LOCALRUN_FIXTURES", Path(__file__).resolve().parents[3] / "shared" / "wrf-fixtures"
-    )
-)
 WITH_STEPS = [
     "success_np1",
     "success_np2",
