@@ -79,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     estimate = sub.add_parser("estimate", help="time and cost per core count for a namelist")
     estimate.add_argument("namelist", type=Path)
     estimate.add_argument("--cores", type=int, help="largest core count to consider")
+    estimate.add_argument("--data-dir", dest="data_dir", help="where calibration runs are kept")
     estimate.add_argument("--json", action="store_true")
     return parser
 
@@ -346,8 +347,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
-    from localrun.config import physical_cores
-    from localrun.wrf.estimate import CostModel, estimate, options_json, render_table
+    from localrun.wrf.estimate import estimate, options_json, render_table
     from localrun.wrf.namelist import NamelistError, read_case
 
     try:
@@ -355,9 +355,35 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     except (OSError, NamelistError) as exc:
         print(f"localrun: {exc}", file=sys.stderr)
         return 2
-    options = estimate(case, args.cores or physical_cores(), CostModel())
-    print(json.dumps(options_json(options), indent=2) if args.json else render_table(options))
+    settings = load(flags={"data_dir": args.data_dir} if args.data_dir else {})
+    model = asyncio.run(host_cost_model(settings))
+    options = estimate(case, args.cores or settings.total_cores, model, settings.cost_per_core_hour)
+    if args.json:
+        print(json.dumps(options_json(options), indent=2))
+    else:
+        print(render_table(options))
+        source = f"calibrated on {model.samples} run(s)" if model.samples else "not calibrated"
+        print(f"cost model: c = {model.c * 1e6:.2f} us per point-step per core ({source})")
     return 0
+
+
+async def host_cost_model(settings: Settings) -> Any:
+    """This host's cost model, refitted on the runs recorded in the data directory."""
+    import socket
+
+    from localrun.store import Store
+    from localrun.wrf.estimate import DEFAULT_MODEL, Sample, fit
+
+    db = settings.data_path / "localrun.db"
+    if not db.exists():
+        return DEFAULT_MODEL
+    store = await Store.open(db)
+    try:
+        host = socket.gethostname()
+        samples = [Sample.from_dict(d) for d in await store.samples(host)]
+    finally:
+        await store.close()
+    return fit(samples, host=host)
 
 
 COMMANDS = {

@@ -52,3 +52,30 @@ def test_estimate_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["estimate", str(FIXTURES / "case_quarter_ss" / "namelist.input")]) == 0
     assert "cores" in capsys.readouterr().out
     assert main(["estimate", "/nonexistent/namelist.input"]) == 2
+
+
+def test_estimate_uses_this_hosts_calibration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+    import socket
+    from dataclasses import asdict
+
+    from localrun.store import Store
+    from localrun.wrf.estimate import make_sample
+    from localrun.wrf.namelist import read_case
+
+    namelist = FIXTURES / "case_quarter_ss" / "namelist.input"
+    case = read_case(namelist)
+    host = socket.gethostname()
+    sample = make_sample(case, host=host, cores=2, median_step_s={1: 0.5}, wall_s=300.0)
+
+    async def record() -> None:
+        store = await Store.open(tmp_path / "localrun.db")
+        await store.add_sample("r1", host, asdict(sample))
+        await store.close()
+
+    asyncio.run(record())
+    assert main(["estimate", str(namelist), "--data-dir", str(tmp_path), "--cores", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "calibrated on 1 run(s)" in out
