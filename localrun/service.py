@@ -173,8 +173,12 @@ class Service:
             return None
 
     def required_inputs(self, run: Run) -> list[str]:
+        """What the namelist asks for; kept in the run record when its namelist arrives."""
         if run.kind != "wrf":
             return []
+        known = run.extra.get("required_inputs")
+        if isinstance(known, list):
+            return [str(name) for name in known]
         case = self.case(run)
         return case.required_inputs if case else [NAMELIST]
 
@@ -215,6 +219,11 @@ class Service:
     async def refresh_readiness(self, run_id: str) -> Run:
         run = await self.store.get_run(run_id)
         assert run is not None
+        if run.kind == "wrf":
+            case = self.case(run)
+            required = case.required_inputs if case else [NAMELIST]
+            if run.extra.get("required_inputs") != required:
+                run = await self.update_extra(run, required_inputs=required)
         missing = self.missing_inputs(run)
         if run.state == runs.CREATED and not missing:
             await self.store.transition(run.id, [runs.CREATED], runs.READY, "all inputs present")
