@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
+import itertools
+import os
+import re
 import secrets
+import shlex
 import shutil
+import string
 import subprocess
 import time
 import uuid
+import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -361,6 +368,342 @@ class Service:
             return paths.logs / f"mpirun.{name}"
         files.safe_filename(name)
         return paths.work / name
+
+    # Rescale
+
+    async def store_upload(
+        self, owner: str, filename: str, chunks: AsyncIterator[bytes]
+    ) -> StoredFile:
+        """A file kept for later jobs, before any run exists: <data_dir>/files/<key>/<name>."""
+        name = files.safe_filename(filename)
+        folder = self.settings.data_path / "files" / uuid.uuid4().hex
+        try:
+            size, md5 = await files.save_stream(
+                chunks, folder / name, self.settings.max_upload_bytes
+            )
+        except BaseException:
+            files.remove_tree(folder)
+            raise
+        return await self.store.add_file(
+            run_id=None,
+            owner=owner,
+            kind="upload",
+            name=name,
+            path=str(folder / name),
+            size=size,
+            md5=md5,
+            replace=False,
+        )
+
+    async def owned_file(self, owner: str, file_id: str) -> StoredFile:
+        """One of the owner's files (an upload or a run's output) that is still on disk."""
+        found = await self.store.get_file(int(file_id), owner) if file_id.isdigit() else None
+        if found is None or not self._on_disk(found.path):
+            raise NotFound(f"no file {file_id}")
+        return found
+
+    @staticmethod
+    def _on_disk(path: str) -> bool:
+        return Path(path).is_file()
+
+    async def create_job(
+        self,
+        owner: str,
+        *,
+        name: str,
+        model: str,
+        version: str,
+        command: str,
+        cores: int,
+        walltime_s: int | None,
+        file_ids: list[str],
+        variables: list[tuple[str, list[Any]]],
+        extra: dict[str, Any],
+    ) -> list[Run]:
+        """A job: one shell run per combination of its variables' values (one when it has none).
+
+        Run k of job J has the id "J-k" and extra["job"] = {"id", "index", "runs", "variables"}
+        beside the caller's `extra`. The job's files are put into every run's input/ once (hard
+        links; zip archives unpacked, see _stage_files); each run's command begins by exporting
+        its variables, so the command sees them as $name.
+        """
+        if not command.strip():
+            raise Invalid("the job needs a command")
+        self._check_cores(cores, oversubscribe=False)
+        combos = self._combinations(variables)
+        sources = [await self.owned_file(owner, file_id) for file_id in file_ids]
+        job_id = await self._new_job_id()
+        staging = self.settings.data_path / "files" / f".staging-{job_id}"
+        made: list[Run] = []
+        try:
+            await asyncio.to_thread(
+                self._stage_files, [(f.name, Path(f.path)) for f in sources], staging
+            )
+            for index, combo in enumerate(combos, 1):
+                exports = " ".join(f"{k}={shlex.quote(text)}" for k, _, text in combo)
+                run = await self.create_run(
+                    owner,
+                    "rescale",
+                    name=name if len(combos) == 1 else f"{name} (run {index})",
+                    model=model,
+                    version=version,
+                    cores=cores,
+                    walltime_s=walltime_s,
+                    kind="shell",
+                    command=f"export {exports}; {command}" if combo else command,
+                    extra={
+                        **extra,
+                        "job": {
+                            "id": job_id,
+                            "index": index,
+                            "runs": len(combos),
+                            "variables": [list(item) for item in combo],
+                        },
+                    },
+                    run_id=f"{job_id}-{index}",
+                )
+                made.append(run)
+                await asyncio.to_thread(self._link_tree, staging, self.paths(run.id).input)
+        except BaseException as exc:
+            for run in made:
+                await self.store.transition(
+                    run.id, [runs.READY], runs.CANCELLED, f"job creation failed: {exc}"
+                )
+            raise
+        finally:
+            files.remove_tree(staging)
+        return made
+
+    async def job_runs(self, owner: str, job_id: str) -> list[Run]:
+        """The runs of a job, in order (run 1 first)."""
+        first = await self.job_run(owner, job_id, "1")
+        count = int(first.extra["job"]["runs"])
+        return [first, *[await self.job_run(owner, job_id, str(k)) for k in range(2, count + 1)]]
+
+    async def job_run(self, owner: str, job_id: str, index: str) -> Run:
+        run = await self.store.get_run(f"{job_id}-{index}", owner)
+        job = run.extra.get("job") if run is not None else None
+        if run is None or not isinstance(job, dict) or job.get("id") != job_id:
+            what = f"job {job_id}" if index == "1" else f"run {index} in job {job_id}"
+            raise NotFound(f"no {what}")
+        return run
+
+    async def list_jobs(self, owner: str, family: str) -> list[Run]:
+        """The first run of each of the owner's jobs in a family, newest job first."""
+        found = await self.store.list_runs(owner, family=family, limit=1_000_000, newest_first=True)
+        return [r for r in found if (r.extra.get("job") or {}).get("index") == 1]
+
+    async def submit_job(self, owner: str, job_id: str) -> list[Run]:
+        """Queue every run of the job; a job is submitted once."""
+        job = await self.job_runs(owner, job_id)
+        waiting = [r for r in job if r.state == runs.READY]
+        if not waiting:
+            raise Conflict(f"job {job_id} was submitted already")
+        for run in waiting:
+            await self.start(owner, run.id)
+        return await self.job_runs(owner, job_id)
+
+    async def stop_job(self, owner: str, job_id: str) -> list[Run]:
+        """Stop every run of the job that has not ended."""
+        job = await self.job_runs(owner, job_id)
+        for run in job:
+            if not run.terminal:
+                await self.stop(owner, run.id)
+        return await self.job_runs(owner, job_id)
+
+    async def output_files(self, run: Run) -> list[StoredFile]:
+        """What the run wrote in work/ (not its staged inputs), its launcher's stdout and stderr
+        as process_output.log and process_error.log, and its snapshots; each with a stable id
+        and its size now. Ids are given the first time a file is listed."""
+        paths = self.paths(run.id)
+        found = [(e.path, str(paths.work / e.path), e.size) for e in self.output_entries(run)]
+        taken = {name for name, _, _ in found}
+        for name, stream in (("process_output.log", "stdout"), ("process_error.log", "stderr")):
+            log = paths.logs / f"mpirun.{stream}"
+            if name not in taken and log.is_file():
+                found.append((name, str(log), log.stat().st_size))
+        rows = await self.store.register_files(run.id, run.owner, "output", found)
+        now = [dataclasses.replace(row, size=e[2]) for row, e in zip(rows, found, strict=True)]
+        return now + await self.store.files(run.id, "snapshot")
+
+    def work_entries(self, run: Run) -> list[files.Entry]:
+        """Every file in the run's working directory now, staged inputs included."""
+        return files.list_tree(self.paths(run.id).work)
+
+    def work_file(self, run: Run, relpath: str) -> Path:
+        """A file of the working directory; a staged input (a link into input/) counts."""
+        files.safe_relpath(relpath)
+        path = files.resolve_inside(self.paths(run.id).root, "work/" + relpath)
+        if not path.is_file():
+            raise NotFound(f"run {run.id} has no file {relpath} in its working directory")
+        return path
+
+    async def snapshot(self, owner: str, run_id: str) -> StoredFile:
+        """A zip of what a live run has written so far, added to its output files."""
+        run = await self.get_run(owner, run_id)
+        if run.state not in runs.LIVE:
+            raise Conflict(f"run {run.id} is {run.state}: snapshots are taken of runs in progress")
+        paths = self.paths(run.id)
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        target = paths.root / "snapshots" / f"snapshot-{stamp}-{uuid.uuid4().hex[:6]}.zip"
+        members = [e.path for e in self.output_entries(run)]
+        size = await asyncio.to_thread(self._zip_members, paths.work, members, target)
+        return await self.store.add_file(
+            run_id=run.id,
+            owner=owner,
+            kind="snapshot",
+            name=f"snapshots/{target.name}",
+            path=str(target),
+            size=size,
+            replace=False,
+        )
+
+    @staticmethod
+    def tail_file(path: Path, count: int, window: int = 16 << 20) -> list[str]:
+        """The last `count` lines, read back from the end: never more than `window` bytes,
+        whatever the file's size. A line longer than 64 KiB comes back as its last 64 KiB."""
+        if count <= 0:
+            return []
+        blocks: list[bytes] = []
+        with path.open("rb") as handle:
+            end = position = handle.seek(0, 2)
+            newlines = 0
+            while position > 0 and newlines <= count and end - position < window:
+                step = min(64 * 1024, position, window - (end - position))
+                position -= step
+                handle.seek(position)
+                blocks.append(handle.read(step))
+                newlines += blocks[-1].count(b"\n")
+        lines = b"".join(reversed(blocks)).decode("utf-8", "replace").splitlines()
+        return [line[-65536:] for line in lines[-count:]]
+
+    @staticmethod
+    def file_kind(path: Path) -> str:
+        """What the file holds, in the words of file(1), from its first bytes."""
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+        magic = {
+            b"CDF\x01": "NetCDF Data Format data",
+            b"CDF\x02": "NetCDF Data Format data (64-bit offset)",
+            b"\x89HDF\r\n\x1a\n": "Hierarchical Data Format (version 5) data",
+            b"PK\x03\x04": "Zip archive data",
+        }
+        if not head:
+            return "empty"
+        for prefix, kind in magic.items():
+            if head.startswith(prefix):
+                return kind
+        if b"\x00" in head:
+            return "data"
+        if head.isascii():
+            return "ASCII text"
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return "UTF-8 Unicode text" if exc.start > len(head) - 4 else "data"
+        return "UTF-8 Unicode text"
+
+    @staticmethod
+    def _combinations(variables: list[tuple[str, list[Any]]]) -> list[list[tuple[str, Any, str]]]:
+        """Every combination of the variables' values as (name, value, text); [[]] for none."""
+        names = [name for name, _ in variables]
+        for name, values in variables:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+                raise Invalid(f"variable name {name!r} must be a shell name (letters, digits, _)")
+            if not values:
+                raise Invalid(f"variable {name} has no values")
+        if len(set(names)) != len(names):
+            raise Invalid("each variable may appear once")
+        count = 1
+        for _, values in variables:
+            count *= len(values)
+        if count > 1000:
+            raise Invalid(f"the variables make {count} runs; a job may have up to 1000")
+        texts = [[(name, v, Service._value_text(v)) for v in values] for name, values in variables]
+        return [list(combo) for combo in itertools.product(*texts)]
+
+    @staticmethod
+    def _value_text(value: Any) -> str:
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+
+    async def _new_job_id(self) -> str:
+        alphabet = string.ascii_lowercase + string.digits
+        while True:
+            job_id = "".join(secrets.choice(alphabet) for _ in range(6))
+            if await self.store.get_run(f"{job_id}-1") is None:
+                return job_id
+
+    @staticmethod
+    def _stage_files(sources: list[tuple[str, Path]], dest: Path) -> None:
+        """Gather a job's files in dest: each file linked under its name, and each zip archive
+        unpacked (no member may land outside dest). An archive whose members all sit in one
+        folder named like the archive (ics.zip holding ics/..., as a directory upload is
+        zipped) gives that folder's contents; any other archive is unpacked as it is. Two files
+        that would take the same name are refused."""
+        dest.mkdir(parents=True)
+        for index, (name, path) in enumerate(sources):
+            if name.lower().endswith(".zip") and zipfile.is_zipfile(path):
+                unpacked = dest / f".unpack-{index}"
+                unpacked.mkdir()
+                try:
+                    files.unpack_zip(path, unpacked)
+                except Invalid as exc:
+                    raise Invalid(f"input file {name}: {exc.message}") from None
+                top = list(unpacked.iterdir())
+                stem = name[: -len(".zip")]
+                root = top[0] if len(top) == 1 and top[0].is_dir() and top[0].name == stem else None
+                for item in sorted((root or unpacked).iterdir()):
+                    Service._claim(dest / item.name, name)
+                    item.rename(dest / item.name)
+                files.remove_tree(unpacked)
+            else:
+                Service._claim(dest / name, name)
+                Service._link(path, dest / name)
+
+    @staticmethod
+    def _claim(target: Path, source: str) -> None:
+        if target.exists() or target.is_symlink():
+            raise Invalid(f"two input files give {target.name} (the second comes from {source})")
+
+    @staticmethod
+    def _link(source: Path, target: Path) -> None:
+        try:
+            os.link(source, target)
+        except OSError:
+            shutil.copyfile(source, target)
+
+    @staticmethod
+    def _link_tree(source: Path, dest: Path) -> None:
+        """Hard links (copies across file systems) of every file below source, in dest."""
+        for dirpath, _, filenames in os.walk(source):
+            here = Path(dirpath)
+            target = dest / here.relative_to(source)
+            target.mkdir(parents=True, exist_ok=True)
+            for name in filenames:
+                Service._link(here / name, target / name)
+
+    @staticmethod
+    def _zip_members(base: Path, members: list[str], target: Path) -> int:
+        """Zip base/<member> for each member into target (written under a temporary name and
+        renamed); a member that vanished meanwhile is left out. Returns the archive's size."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        part = target.parent / f".{target.name}.part"
+        try:
+            with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+                for member in members:
+                    try:
+                        archive.write(base / member, member)
+                    except FileNotFoundError:
+                        continue
+            part.replace(target)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
+        return target.stat().st_size
 
 
 def _check_namelist(path: Path) -> None:

@@ -138,7 +138,13 @@ class Daemon:
 
 
 @pytest.fixture
-def daemon(tmp_path: Path) -> Iterator[Daemon]:
+def daemon_env() -> dict[str, str]:
+    """Extra environment for the daemon fixture; a test module overrides it to add settings."""
+    return {}
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, daemon_env: dict[str, str]) -> Iterator[Daemon]:
     data_dir = tmp_path / "daemon"
     data_dir.mkdir()
     env = {
@@ -150,6 +156,7 @@ def daemon(tmp_path: Path) -> Iterator[Daemon]:
         "LOCALRUN_STOP_GRACE_S": "3",
         "LOCALRUN_CONFIG": str(data_dir / "absent.toml"),
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        **daemon_env,
     }
     d = Daemon(data_dir, env)
     created = d.localrun("token", "create", "tester")

@@ -342,6 +342,30 @@ class Store:
         )
         return [json.loads(r[0]) for r in rows]
 
+    # Rescale
+
+    async def register_files(
+        self, run_id: str, owner: str, kind: str, entries: Sequence[tuple[str, str, int]]
+    ) -> list[StoredFile]:
+        """A row per (name, path, size), in order; a path that has a row keeps it and its id."""
+        known = {f.path: f for f in await self.files(run_id, kind)}
+        missing = [entry for entry in entries if entry[1] not in known]
+        if missing:
+            now = time.time()
+            await self._run_write(
+                [
+                    (
+                        "INSERT INTO files(run_id, owner, kind, name, path, size, md5, created_at) "
+                        "SELECT ?, ?, ?, ?, ?, ?, NULL, ? WHERE NOT EXISTS (SELECT 1 FROM files "
+                        "WHERE run_id = ? AND kind = ? AND path = ?)",
+                        (run_id, owner, kind, name, path, size, now, run_id, kind, path),
+                    )
+                    for name, path, size in missing
+                ]
+            )
+            known = {f.path: f for f in await self.files(run_id, kind)}
+        return [known[path] for _, path, _ in entries]
+
 
 def _event(run_id: str, state: str, message: str, at: float) -> tuple[str, Sequence[Any]]:
     return (

@@ -1,0 +1,113 @@
+"""The runs of a Rescale job (seed 002), under both /api/v2/jobs/... and /api/jobs/...
+
+GET  jobs/{id}/runs/                              the runs (seed's Run objects), paginated
+GET  jobs/{id}/runs/{run}/                        one run; its id is "1", "2", ...
+POST jobs/{id}/runs/{run}/stop/                   -> {}
+POST jobs/{id}/runs/{run}/snapshot/               zip what the live run wrote so far into
+                                                  its output files -> {"data", "exitcode",
+                                                  "lastSnapshotID" (the new file's id),
+                                                  "reason"}
+GET  jobs/{id}/runs/{run}/files/                  its output files, paginated
+GET  jobs/{id}/runs/{run}/directory-contents/     every file in its working directory now:
+                                                  a bare list of {"path", "resource"}
+GET  jobs/{id}/runs/{run}/tail/{path}             raw bytes; ?lines=N -> {"fileType",
+                                                  "lines"}: the last N lines, read from the
+                                                  end of the file whatever its size
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import quote
+
+from aiohttp import web
+
+from localrun.api.rescale import (
+    V1,
+    V2,
+    both,
+    integer,
+    listing,
+    output_json,
+    owner,
+    prefix,
+    run_json,
+    service,
+)
+from localrun.runs import Run
+
+routes = web.RouteTableDef()
+PREFIXES = (V2, V1)
+RUN = "/jobs/{job}/runs/{run}"
+MAX_LINES = 100_000
+
+
+async def job_run(request: web.Request) -> tuple[str, Run]:
+    who = await owner(request)
+    info = request.match_info
+    return who, await service(request).job_run(who, info["job"], info["run"])
+
+
+@both(routes, "GET", "/jobs/{job}/runs", PREFIXES)
+async def list_runs(request: web.Request) -> web.Response:
+    who = await owner(request)
+    svc = service(request)
+    job = await svc.job_runs(who, request.match_info["job"])
+    return listing(request, [run_json(run, await svc.output_files(run)) for run in job])
+
+
+@both(routes, "GET", RUN, PREFIXES)
+async def get_run(request: web.Request) -> web.Response:
+    _, run = await job_run(request)
+    return web.json_response(run_json(run, await service(request).output_files(run)))
+
+
+@both(routes, "POST", RUN + "/stop", PREFIXES)
+async def stop_run(request: web.Request) -> web.Response:
+    who, run = await job_run(request)
+    await service(request).stop(who, run.id)
+    return web.json_response({})
+
+
+@both(routes, "POST", RUN + "/snapshot", PREFIXES)
+async def snapshot(request: web.Request) -> web.Response:
+    who, run = await job_run(request)
+    stored = await service(request).snapshot(who, run.id)
+    body = {
+        "data": "",
+        "exitcode": 0,
+        "lastSnapshotID": str(stored.id),
+        "reason": f"Snapshot taken: {stored.name} ({stored.size} bytes)",
+    }
+    return web.json_response(body)
+
+
+@both(routes, "GET", RUN + "/files", PREFIXES)
+async def run_files(request: web.Request) -> web.Response:
+    _, run = await job_run(request)
+    outputs = await service(request).output_files(run)
+    return listing(request, [output_json(run, f) for f in outputs])
+
+
+@both(routes, "GET", RUN + "/directory-contents", PREFIXES)
+async def directory_contents(request: web.Request) -> web.Response:
+    _, run = await job_run(request)
+    info = request.match_info
+    base = f"{prefix(request)}/jobs/{info['job']}/runs/{info['run']}/tail/"
+    entries = service(request).work_entries(run)
+    return web.json_response([{"path": e.path, "resource": base + quote(e.path)} for e in entries])
+
+
+@routes.get(V2 + RUN + "/tail/{path:.+}")
+@routes.get(V1 + RUN + "/tail/{path:.+}")
+async def tail(request: web.Request) -> web.StreamResponse:
+    _, run = await job_run(request)
+    svc = service(request)
+    relpath = request.match_info["path"].rstrip("/")
+    path = svc.work_file(run, relpath)
+    if "lines" not in request.query:
+        return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
+    count = min(integer(request.query["lines"], "lines"), MAX_LINES)
+    kind = await asyncio.to_thread(svc.file_kind, path)
+    lines = await asyncio.to_thread(svc.tail_file, path, count)
+    return web.json_response({"fileType": f"{relpath}: {kind}", "lines": lines})
