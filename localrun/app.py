@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from localrun.api import native, rescale, rescale_jobs, rescale_runs
+from localrun.api import cloudrun, native, rescale, rescale_jobs, rescale_runs
 from localrun.api.dialects import errors_middleware, register
 from localrun.api.keys import SERVICE
 from localrun.config import Settings
@@ -41,6 +41,8 @@ def init_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_runtime)
     app.add_routes(native.routes)
+    app.add_routes(cloudrun.routes)
+    register(cloudrun.DIALECT)
     app.add_routes(rescale_jobs.routes)
     app.add_routes(rescale_runs.routes)
     register(rescale.DIALECT)

@@ -18,6 +18,7 @@ import uuid
 import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from localrun.errors import Conflict, Invalid, NotFound, Unauthorized
 from localrun.runs import Event, Run, StoredFile
 from localrun.store import Store
 from localrun.supervisor import Supervisor
+from localrun.wrf import output
 from localrun.wrf.checks import check_case
 from localrun.wrf.estimate import estimate, options_json
 from localrun.wrf.namelist import Case, NamelistError, read_case
@@ -368,6 +370,128 @@ class Service:
             return paths.logs / f"mpirun.{name}"
         files.safe_filename(name)
         return paths.work / name
+
+    # Cloudrun
+
+    async def input_files(self, run: Run) -> list[StoredFile]:
+        return await self.store.files(run.id, "input")
+
+    async def count_runs(self, owner: str) -> int:
+        return await self.store.count_runs(owner)
+
+    def disk_usage(self, run: Run) -> int:
+        """Bytes the run's directory holds on disk: inputs, outputs and logs."""
+        return files.disk_usage(self.paths(run.id).root)
+
+    async def offered_estimate(self, run: Run) -> list[dict[str, Any]]:
+        """The estimate for the run's current namelist, worked out once per namelist upload and
+        kept in the run record; [] while the run has no readable namelist."""
+        stored = [f for f in await self.store.files(run.id, "input") if f.name == NAMELIST]
+        if not stored:
+            return []
+        cached = run.extra.get("estimate")
+        if isinstance(cached, dict) and cached.get("namelist_file") == stored[-1].id:
+            return list(cached.get("options") or [])
+        case = self.case(run)
+        if case is None:
+            return []
+        options = await self.estimate(case)
+        fresh = await self.get_run(run.owner, run.id)
+        await self.update_extra(
+            fresh, estimate={"namelist_file": stored[-1].id, "options": options}
+        )
+        return options
+
+    async def upload_input_url(
+        self, owner: str, run_id: str, url: str, filename: str | None = None
+    ) -> StoredFile:
+        """An input fetched from http(s)://, or read from file:// under an allowed directory."""
+        import urllib.parse
+
+        run = await self.get_run(owner, run_id)
+        parts = urllib.parse.urlsplit(url.strip())
+        name = filename or Path(urllib.parse.unquote(parts.path)).name
+        if not name:
+            raise Invalid(f"{url!r} names no file; give the file's name in the name field")
+        if parts.scheme == "file":
+            path = self._allowed_local_file(parts)
+            return await self.upload_input(owner, run.id, name, self._local_chunks(path))
+        if parts.scheme in ("http", "https") and parts.netloc:
+            return await self._fetch_input(owner, run.id, name, url.strip())
+        raise Invalid(f"{url!r}: the url must be http://, https:// or file://", code="fetch_failed")
+
+    def _allowed_local_file(self, parts: Any) -> Path:
+        import urllib.parse
+
+        allowed = [
+            Path(d.strip()).expanduser().resolve()
+            for d in str(getattr(self.settings, "input_url_dirs", "")).split(",")
+            if d.strip()
+        ]
+        if not allowed:
+            raise Invalid(
+                "file:// URLs are turned off; the input_url_dirs setting names the directories "
+                "they may read from",
+                code="fetch_failed",
+            )
+        if parts.netloc not in ("", "localhost"):
+            raise Invalid(f"file://{parts.netloc}/...: only local files can be read")
+        path = Path(urllib.parse.unquote(parts.path)).resolve()
+        if not any(path.is_relative_to(base) for base in allowed):
+            raise Invalid(
+                f"{path} is outside the directories file:// URLs may read from: "
+                + ", ".join(str(base) for base in allowed),
+                code="fetch_failed",
+            )
+        if not path.is_file():
+            raise Invalid(f"{path} is not a file that can be read", code="fetch_failed")
+        return path
+
+    async def _fetch_input(self, owner: str, run_id: str, name: str, url: str) -> StoredFile:
+        import aiohttp
+
+        timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=120)
+        try:
+            async with (
+                aiohttp.ClientSession(timeout=timeout) as session,
+                session.get(url) as resp,
+            ):
+                if resp.status != 200:
+                    raise Invalid(
+                        f"fetching {url} answered HTTP {resp.status} {resp.reason}",
+                        code="fetch_failed",
+                    )
+                chunks = resp.content.iter_chunked(files.CHUNK)
+                return await self.upload_input(owner, run_id, name, chunks)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            reason = str(exc) or type(exc).__name__
+            raise Invalid(f"cannot fetch {url}: {reason}", code="fetch_failed") from None
+
+    async def read_output(
+        self,
+        run: Run,
+        field: str,
+        time1: datetime | None,
+        time2: datetime | None,
+        box: output.Box | None,
+        domain: int = 1,
+    ) -> dict[str, Any]:
+        """A slice of one field of the run's wrfout files (see localrun.wrf.output)."""
+        paths = output.history_files(self.paths(run.id).work, domain)
+        if not paths:
+            raise NotFound(f"run {run.id} has no wrfout_d{domain:02d} output")
+        return await asyncio.to_thread(
+            output.read_output, paths, field, time1, time2, box, skip_unreadable=not run.terminal
+        )
+
+    @staticmethod
+    async def _local_chunks(path: Path) -> AsyncIterator[bytes]:
+        handle = await asyncio.to_thread(path.open, "rb")
+        try:
+            while chunk := await asyncio.to_thread(handle.read, files.CHUNK):
+                yield chunk
+        finally:
+            handle.close()
 
     # Rescale
 
