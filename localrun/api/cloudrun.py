@@ -106,7 +106,7 @@ async def owner(request: web.Request) -> str:
     scheme, _, value = request.headers.get("Authorization", "").partition(" ")
     value = value.strip()
     if scheme.lower() != "bearer" or not value:
-        raise Forbidden("missing token: send Authorization: Bearer <token>")
+        raise Forbidden("no Bearer token: send Authorization: Bearer <token>")
     candidates = [value]
     if "|" in value:
         candidates.append(value.split("|", 1)[0].strip())
