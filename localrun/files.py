@@ -136,23 +136,25 @@ def disk_usage(base: Path) -> int:
     return total
 
 
-def tail_lines(path: Path, count: int) -> list[str]:
-    """The last count lines, read backwards from the end in blocks, whatever the file's size."""
+def tail_lines(path: Path, count: int, window: int = 16 << 20) -> list[str]:
+    """The last count lines, read backwards from the end in blocks: never more than window
+    bytes, whatever the file's size. A line longer than 64 KiB comes back as its last 64 KiB."""
     if count <= 0:
         return []
     if not path.is_file():
         raise NotFound(f"no file {path.name}")
-    with open(path, "rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        position = handle.tell()
-        data = b""
-        while position > 0 and data.count(b"\n") <= count:
-            step = min(64 * 1024, position)
+    blocks: list[bytes] = []
+    with path.open("rb") as handle:
+        end = position = handle.seek(0, os.SEEK_END)
+        newlines = 0
+        while position > 0 and newlines <= count and end - position < window:
+            step = min(64 * 1024, position, window - (end - position))
             position -= step
             handle.seek(position)
-            data = handle.read(step) + data
-    lines = data.decode("utf-8", "replace").splitlines()
-    return lines[-count:]
+            blocks.append(handle.read(step))
+            newlines += blocks[-1].count(b"\n")
+    lines = b"".join(reversed(blocks)).decode("utf-8", "replace").splitlines()
+    return [line[-65536:] for line in lines[-count:]]
 
 
 def read_from(path: Path, offset: int, limit: int) -> tuple[bytes, int]:
@@ -163,12 +165,25 @@ def read_from(path: Path, offset: int, limit: int) -> tuple[bytes, int]:
         return handle.read(limit), size
 
 
-def unpack_zip(archive: Path, dest: Path) -> list[str]:
-    """Unpack into dest; every member must land inside it. Returns the member files."""
+DISK_RESERVE = 256 << 20
+
+
+def unpack_zip(archive: Path, dest: Path, limit: int | None = None) -> list[str]:
+    """Unpack into dest; every member must land inside it, and the whole must fit in limit
+    bytes and in the free disk (less a reserve). Returns the member files."""
     names: list[str] = []
+    room = shutil.disk_usage(dest).free - DISK_RESERVE
+    if limit is not None:
+        room = min(room, limit)
     try:
         with zipfile.ZipFile(archive) as zf:
             members = zf.infolist()
+            total = sum(member.file_size for member in members)
+            if total > room:
+                raise TooLarge(
+                    f"archive {archive.name} unpacks to {total} bytes; "
+                    f"there is room for {max(room, 0)}"
+                )
             for member in members:
                 mode = member.external_attr >> 16
                 if stat.S_ISLNK(mode):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import sys
 from pathlib import Path
 
@@ -31,19 +33,38 @@ def stage_inputs(input_dir: Path, work_dir: Path) -> None:
         link.symlink_to(item.resolve())
 
 
+def resolve_launcher(launcher: str, exclude: Path) -> str:
+    """The launcher as an absolute path, never one of the run's own bin/ wrappers."""
+    if os.sep in launcher:
+        return str(Path(launcher).resolve())
+    search = os.environ.get("PATH", "/usr/bin:/bin").split(os.pathsep)
+    path = os.pathsep.join(d for d in search if Path(d).resolve() != exclude.resolve())
+    path = os.pathsep.join([str(Path(sys.executable).parent), path])
+    return shutil.which(launcher, path=path) or launcher
+
+
+def write_wrapper(path: Path, target: str) -> None:
+    """A script that execs target, written whole under a temporary name and renamed.
+
+    A wrapper rather than a symlink: MPICH's hydra looks for hydra_pmi_proxy beside the
+    path it was started as, so a symlink in bin/ would leave it searching bin/.
+    """
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(f'#!/bin/sh\nexec {shlex.quote(target)} "$@"\n')
+    tmp.chmod(0o755)
+    if path.is_symlink():
+        path.unlink()
+    tmp.replace(path)
+
+
 def tool_dir(settings: Settings, run: Run, root: Path) -> Path:
-    """A bin/ where `wrf.exe`, `mpirun` and `mpiexec` name the configured model and launcher."""
+    """A bin/ where `wrf.exe`, `mpirun` and `mpiexec` run the configured model and launcher."""
     bindir = root / "bin"
     bindir.mkdir(exist_ok=True)
-    for name, target in (
-        ("wrf.exe", model_executable(settings, run)),
-        ("mpirun", settings.mpirun),
-        ("mpiexec", settings.mpirun),
-    ):
-        link = bindir / name
-        if link.is_symlink() or link.exists():
-            link.unlink()
-        link.symlink_to(target)
+    launcher = resolve_launcher(settings.mpirun, bindir)
+    write_wrapper(bindir / "wrf.exe", model_executable(settings, run))
+    write_wrapper(bindir / "mpirun", launcher)
+    write_wrapper(bindir / "mpiexec", launcher)
     return bindir
 
 

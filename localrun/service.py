@@ -683,25 +683,6 @@ class Service:
         )
 
     @staticmethod
-    def tail_file(path: Path, count: int, window: int = 16 << 20) -> list[str]:
-        """The last `count` lines, read back from the end: never more than `window` bytes,
-        whatever the file's size. A line longer than 64 KiB comes back as its last 64 KiB."""
-        if count <= 0:
-            return []
-        blocks: list[bytes] = []
-        with path.open("rb") as handle:
-            end = position = handle.seek(0, 2)
-            newlines = 0
-            while position > 0 and newlines <= count and end - position < window:
-                step = min(64 * 1024, position, window - (end - position))
-                position -= step
-                handle.seek(position)
-                blocks.append(handle.read(step))
-                newlines += blocks[-1].count(b"\n")
-        lines = b"".join(reversed(blocks)).decode("utf-8", "replace").splitlines()
-        return [line[-65536:] for line in lines[-count:]]
-
-    @staticmethod
     def file_kind(path: Path) -> str:
         """What the file holds, in the words of file(1), from its first bytes."""
         with path.open("rb") as handle:

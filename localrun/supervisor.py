@@ -212,7 +212,9 @@ class Supervisor:
         self._watches[run.id] = Watch(
             run_id=run.id,
             handle=handle,
-            monitor=Monitor(paths.work, paths.input, run.cores, self.cost_model),
+            monitor=Monitor(
+                paths.work, paths.input, run.cores, self.cost_model, shell=run.kind == "shell"
+            ),
             started=now - elapsed,
             walltime_s=run.walltime_s,
             last_activity=now,
@@ -283,7 +285,7 @@ class Supervisor:
         self, run: Run, exit_code: int | None, monitor: Monitor | None, stop_reason: str | None
     ) -> None:
         paths = run_paths(self.settings.data_path, run.id)
-        monitor = monitor or Monitor(paths.work, paths.input, run.cores)
+        monitor = monitor or Monitor(paths.work, paths.input, run.cores, shell=run.kind == "shell")
         monitor.poll()
         outcome = monitor.outcome(exit_code, _read_text(paths.logs / "mpirun.stdout"), stop_reason)
         moved = await self.store.transition(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import psutil
 
-from localrun.executor import LaunchSpec
+from localrun.executor import Exited, LaunchSpec
 from localrun.executor.local import LocalExecutor
 
 CHILD_TREE = """
@@ -93,3 +93,38 @@ def test_adopt_checks_create_time_and_cmdline(tmp_path: Path) -> None:
         os.kill(handle.pid, signal.SIGKILL)
     wait(lambda: ex.poll(handle) is not None)
     assert ex.poll(handle).exit_code == -signal.SIGKILL  # type: ignore[union-attr]
+
+
+GRACEFUL = """
+import signal, sys, time
+def done(*_):
+    print("got TERM", flush=True)
+    sys.exit(0)
+signal.signal(signal.SIGTERM, done)
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def test_stop_sends_sigterm_to_every_process_not_only_the_shell(tmp_path: Path) -> None:
+    script = tmp_path / "graceful.py"
+    script.write_text(GRACEFUL)
+    ex = LocalExecutor()
+    argv = ["/bin/sh", "-c", f"{sys.executable} {script}; echo after"]
+    handle = ex.spawn(spec(tmp_path, argv))
+    wait(lambda: "ready" in (tmp_path / "out").read_text())
+    import asyncio
+
+    asyncio.run(ex.stop(handle, grace_s=5.0))
+    assert "got TERM" in (tmp_path / "out").read_text()
+    wait(lambda: ex.poll(handle) is not None)
+
+
+def test_a_run_ends_only_when_what_it_left_behind_is_gone(tmp_path: Path) -> None:
+    ex = LocalExecutor()
+    handle = ex.spawn(spec(tmp_path, ["/bin/sh", "-c", "sleep 300 & echo $!"]))
+    wait(lambda: (tmp_path / "out").read_text().strip().isdigit())
+    orphan = psutil.Process(int((tmp_path / "out").read_text()))
+    wait(lambda: ex.poll(handle) is not None)
+    assert ex.poll(handle) == Exited(0)
+    assert not orphan.is_running() or orphan.status() == psutil.STATUS_ZOMBIE

@@ -67,6 +67,14 @@ def test_tail_reads_from_the_end(tmp_path: Path) -> None:
     assert files.tail_lines(path, 0) == []
 
 
+def test_tail_reads_no_more_than_its_window(tmp_path: Path) -> None:
+    path = tmp_path / "log"
+    path.write_bytes(b"head\n" + b"x" * 300_000 + b"\nlast\n")
+    assert files.tail_lines(path, 5, window=100_000) == ["x" * 65536, "last"]
+    with pytest.raises(files.NotFound):
+        files.tail_lines(tmp_path / "missing", 1)
+
+
 def test_zip_members_must_stay_inside(tmp_path: Path) -> None:
     archive = tmp_path / "evil.zip"
     with zipfile.ZipFile(archive, "w") as zf:
@@ -96,3 +104,15 @@ def test_list_tree_hides_partial_uploads(tmp_path: Path) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "b").write_text("22")
     assert [(e.path, e.size) for e in files.list_tree(tmp_path)] == [("a", 1), ("sub/b", 2)]
+
+
+def test_zip_bomb_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    archive = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("zeros", b"\0" * 10_000_000)
+    assert archive.stat().st_size < 100_000
+    dest = tmp_path / "out"
+    dest.mkdir()
+    with pytest.raises(files.TooLarge, match="unpacks to 10000000 bytes"):
+        files.unpack_zip(archive, dest, limit=1_000_000)
+    assert list(dest.iterdir()) == []

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -53,5 +54,17 @@ def test_shell_run_gets_wrf_and_mpirun_on_path(tmp_path: Path) -> None:
     spec = launch_spec(settings, run("shell", "mpirun -np 2 wrf.exe"))
     assert spec.argv == ["/bin/sh", "-c", "mpirun -np 2 wrf.exe"]
     bindir = Path(spec.env["PATH"].split(os.pathsep)[0])
-    assert os.readlink(bindir / "mpirun") == "/x/mpiexec"
-    assert os.readlink(bindir / "wrf.exe") == simulator_executable()
+    assert (bindir / "mpirun").read_text() == '#!/bin/sh\nexec /x/mpiexec "$@"\n'
+    assert (bindir / "wrf.exe").read_text() == f'#!/bin/sh\nexec {simulator_executable()} "$@"\n'
+
+
+def test_shell_mpirun_runs_the_real_launcher_not_itself(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, mpirun="mpiexec")
+    spec = launch_spec(settings, run("shell", "mpirun --version"))
+    out = subprocess.run(
+        spec.argv, cwd=spec.cwd, env=spec.env, capture_output=True, text=True, timeout=30
+    )
+    assert out.returncode == 0, out.stderr
+    assert "HYDRA" in out.stdout or "Open MPI" in out.stdout
+    bindir = Path(spec.env["PATH"].split(os.pathsep)[0])
+    assert "/bin/mpirun" not in (bindir / "mpirun").read_text()

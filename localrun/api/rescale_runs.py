@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from localrun import files
 from localrun.api.rescale import (
     V1,
     V2,
@@ -109,5 +110,5 @@ async def tail(request: web.Request) -> web.StreamResponse:
         return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
     count = min(integer(request.query["lines"], "lines"), MAX_LINES)
     kind = await asyncio.to_thread(svc.file_kind, path)
-    lines = await asyncio.to_thread(svc.tail_file, path, count)
+    lines = await asyncio.to_thread(files.tail_lines, path, count)
     return web.json_response({"fileType": f"{relpath}: {kind}", "lines": lines})

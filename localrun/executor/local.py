@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import resource
 import signal
@@ -15,6 +16,9 @@ import psutil
 from localrun.executor.base import Exited, Handle, LaunchSpec, TreeSample
 
 CREATE_TIME_TOLERANCE_S = 0.05
+LEFTOVER_GIVE_UP_S = 10.0
+
+log = logging.getLogger(__name__)
 
 
 def _raise_stack_limit() -> None:
@@ -29,6 +33,7 @@ class LocalExecutor:
         self._children: dict[int, subprocess.Popen[bytes]] = {}
         self._procs: dict[int, psutil.Process] = {}
         self._tree: dict[int, dict[int, psutil.Process]] = {}
+        self._leftovers_since: dict[int, float] = {}
 
     def spawn(self, spec: LaunchSpec) -> Handle:
         env = {**os.environ, **spec.env}
@@ -65,17 +70,55 @@ class LocalExecutor:
         return same
 
     def poll(self, handle: Handle) -> Exited | None:
+        """Exited once the launcher is gone and nothing of its tree is left; what is left after
+        the launcher ended is killed, as it would outlive the run."""
+        exited = self._root_exited(handle)
+        if exited is None:
+            return None
+        leftovers = [p for p in self._members(handle) if p.pid != handle.pid and _alive(p)]
+        if not leftovers:
+            return exited
+        since = self._leftovers_since.setdefault(handle.pid, time.monotonic())
+        if time.monotonic() - since > LEFTOVER_GIVE_UP_S:
+            log.warning(
+                "processes %s of pid %d will not die", [p.pid for p in leftovers], handle.pid
+            )
+            return exited
+        for proc in leftovers:
+            _signal(proc, signal.SIGKILL)
+        return None
+
+    def _root_exited(self, handle: Handle) -> Exited | None:
         child = self._children.get(handle.pid)
         if child is not None:
             code = child.poll()
             return None if code is None else Exited(code)
         proc = self._procs.get(handle.pid)
-        try:
-            if proc is not None and proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
-                return None
-        except psutil.NoSuchProcess:
-            pass
+        if proc is not None and _alive(proc):
+            return None
         return Exited(None)
+
+    def _members(self, handle: Handle) -> list[psutil.Process]:
+        """Every process of the run we know of: the tree under the launcher as last seen and
+        now, and whatever is still in the launcher's process group (orphans included)."""
+        found: dict[int, psutil.Process] = dict(self._tree.get(handle.pid, {}))
+        root = self._procs.get(handle.pid)
+        if root is not None:
+            found.setdefault(root.pid, root)
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                for proc in root.children(recursive=True):
+                    found.setdefault(proc.pid, proc)
+        for proc in psutil.process_iter():
+            if proc.pid in found or proc.pid == os.getpid():
+                continue
+            with contextlib.suppress(ProcessLookupError, psutil.Error):
+                if (
+                    os.getpgid(proc.pid) == handle.pid
+                    and proc.create_time() >= handle.create_time - CREATE_TIME_TOLERANCE_S
+                ):
+                    found[proc.pid] = proc
+        self._tree[handle.pid] = found
+        return list(found.values())
 
     def sample(self, handle: Handle) -> TreeSample:
         """CPU % and RSS of the whole tree; psutil needs the same objects between samples."""
@@ -102,26 +145,24 @@ class LocalExecutor:
         return TreeSample(alive=count > 0, processes=count, cpu_percent=cpu, rss_bytes=rss)
 
     async def stop(self, handle: Handle, grace_s: float) -> None:
-        """SIGTERM to the launcher, a grace period, then SIGKILL to all that is left of the tree."""
-        root = self._procs.get(handle.pid)
-        if root is None:
+        """SIGTERM to every process of the run, a grace period, then SIGKILL to what is left;
+        returns once nothing of the run is left (or after about 5 s more)."""
+        if handle.pid not in self._procs:
             return
-        try:
-            tree = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return
-        _signal(root, signal.SIGTERM)
+        tree = self._members(handle)
+        for proc in tree:
+            _signal(proc, signal.SIGTERM)
         deadline = time.monotonic() + grace_s
         while time.monotonic() < deadline:
+            self._root_exited(handle)
             if not any(_alive(p) for p in tree):
-                break
+                return
             await asyncio.sleep(0.05)
-            self.poll(handle)
-        for proc in [*tree[1:], tree[0]]:
-            if _alive(proc):
-                _signal(proc, signal.SIGKILL)
+        tree = [p for p in self._members(handle) if _alive(p)]
+        for proc in tree:
+            _signal(proc, signal.SIGKILL)
         for _ in range(100):
-            self.poll(handle)
+            self._root_exited(handle)
             if not any(_alive(p) for p in tree):
                 return
             await asyncio.sleep(0.05)
@@ -130,6 +171,7 @@ class LocalExecutor:
         self._children.pop(handle.pid, None)
         self._procs.pop(handle.pid, None)
         self._tree.pop(handle.pid, None)
+        self._leftovers_since.pop(handle.pid, None)
 
 
 def _alive(proc: psutil.Process) -> bool:

@@ -91,6 +91,26 @@ def diagnose(
     return _without_cause(exit_code, sig, stop_requested, bool(files))
 
 
+def command_outcome(exit_code: int | None, stop_requested: bool) -> Diagnosis:
+    """The outcome of a command line that wrote no rsl files: its exit status says it all."""
+    if stop_requested:
+        return _without_cause(exit_code, None, True, False)
+    if exit_code == 0:
+        return Diagnosis("succeeded", "ok", "the command exited 0", None, 0)
+    if exit_code is None:
+        return Diagnosis("lost", "lost", "the command's processes are gone; no exit code known")
+    if exit_code < 0:
+        return Diagnosis(
+            "failed",
+            "signal",
+            f"the command was killed by signal {-exit_code} ({_signal_name(-exit_code)})",
+            None,
+            exit_code,
+            -exit_code,
+        )
+    return Diagnosis("failed", "exit", f"the command exited with code {exit_code}", None, exit_code)
+
+
 def rank_files(work_dir: Path) -> list[Path]:
     """Every rsl.error.N and rsl.out.N, by rank; rank 0 first, rsl.error (the fuller) before out."""
     found = [(m, p) for p in work_dir.glob("rsl.*") if (m := RSL_NAME.match(p.name))]

@@ -33,9 +33,17 @@ class Outcome:
 
 class Monitor:
     def __init__(
-        self, work_dir: Path, input_dir: Path, cores: int, model: CostModel = DEFAULT_MODEL
+        self,
+        work_dir: Path,
+        input_dir: Path,
+        cores: int,
+        model: CostModel = DEFAULT_MODEL,
+        shell: bool = False,
     ) -> None:
+        """shell: the run is a command line that may not run WRF at all; when it leaves no
+        rsl files, its exit code alone decides."""
         self.work_dir = work_dir
+        self.shell = shell
         self.cores = cores
         self.case = _case(input_dir / "namelist.input")
         self.reader = RslReader(work_dir)
@@ -68,12 +76,16 @@ class Monitor:
     def outcome(
         self, exit_code: int | None, mpirun_stdout: str | None, stop_reason: str | None
     ) -> Outcome:
-        found = diagnosis.diagnose(
-            self.work_dir,
-            exit_code=exit_code,
-            mpirun_stdout=mpirun_stdout,
-            stop_requested=stop_reason is not None,
-        )
+        stop_requested = stop_reason is not None
+        if self.shell and not diagnosis.rank_files(self.work_dir):
+            found = diagnosis.command_outcome(exit_code, stop_requested)
+        else:
+            found = diagnosis.diagnose(
+                self.work_dir,
+                exit_code=exit_code,
+                mpirun_stdout=mpirun_stdout,
+                stop_requested=stop_requested,
+            )
         if found.state == "succeeded" or stop_reason is None or stop_reason == "user":
             return Outcome(found.state, found.code, found.message, found.hint)
         if stop_reason == "timed_out":
@@ -89,16 +101,23 @@ class Monitor:
         """What this finished run teaches the estimator about this host."""
         if self.case is None:
             return None
-        medians = {d.id: self.reader.median_step(d.id) for d in self.case.domains}
-        if any(m is None for m in medians.values()):
+        stats = {d.id: self.reader.step_stats(d.id) for d in self.case.domains}
+        medians = {k: v.median_s for k, v in stats.items() if v is not None}
+        if len(medians) < len(stats):
             return None
         sample = make_sample(
             self.case,
             host=host,
             cores=self.cores,
-            median_step_s={k: v for k, v in medians.items() if v is not None},
+            median_step_s=medians,
             wall_s=wall_s,
             steps={d.id: self.reader.steps(d.id) for d in self.case.domains},
+            frames={k: log.writes.count for k, log in self.reader.domains.items()},
+            write_s={
+                k: log.writes.mean_s
+                for k, log in self.reader.domains.items()
+                if log.writes.mean_s is not None
+            },
         )
         return asdict(sample)
 

@@ -17,31 +17,12 @@ from aiohttp.test_utils import TestClient
 from yarl import URL
 
 from localrun.app import init_app
-from localrun.config import Settings, default_mpirun
 from localrun.service import Service
 from tests.conftest import EXAMPLE, make_settings
 
 Client = TestClient[Any, Any]
 Headers = dict[str, str]
 EVERY_STATUS = ["Completed", "Executing", "Validated", "Started", "Queued", "Pending"]
-
-
-def launcher(tmp_path: Path) -> Path:
-    """A script that execs the real MPI launcher.
-
-    launch.tool_dir puts `mpirun` on a shell run's PATH as a symlink in the run's bin/, and
-    MPICH's hydra then looks for hydra_pmi_proxy in bin/ and hangs. Until that is fixed (see
-    test_mpirun_on_path_is_the_configured_launcher), shell runs use this script as `mpirun`.
-    """
-    script = tmp_path / "mpirun-exec"
-    script.write_text(f'#!/bin/sh\nexec {default_mpirun()} "$@"\n')
-    script.chmod(0o755)
-    return script
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path / "data", mpirun=str(launcher(tmp_path)))
 
 
 @pytest.fixture
@@ -471,11 +452,6 @@ async def test_another_owner_sees_nothing(client: Client, rs: Headers, service: 
     assert (await get_json(client, bob, "/api/v2/jobs/"))["count"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="launch.tool_dir links bin/mpirun to the launcher; MPICH's hydra then looks for "
-    "hydra_pmi_proxy in bin/ and the run hangs until the stall watchdog kills it",
-)
 async def test_mpirun_on_path_is_the_configured_launcher(
     aiohttp_client: Any, tmp_path: Path
 ) -> None:

@@ -18,7 +18,6 @@ import rescalepy.client as rc
 from rescalepy import Client
 from rescalepy.batch import BatchRunner
 
-from localrun.config import default_mpirun
 from tests.conftest import EXAMPLE, Daemon, wait_for
 
 
@@ -28,15 +27,6 @@ class AnyDate:
 
 
 ANY_DATE = AnyDate()
-
-
-@pytest.fixture
-def daemon_env(tmp_path: Path) -> dict[str, str]:
-    """`mpirun` as a script that execs the launcher (see test_rescale.launcher for why)."""
-    script = tmp_path / "mpirun-exec"
-    script.write_text(f'#!/bin/sh\nexec {default_mpirun()} "$@"\n')
-    script.chmod(0o755)
-    return {"LOCALRUN_MPIRUN": str(script)}
 
 
 @pytest.fixture
