@@ -85,6 +85,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_upload_bytes", int, 50 * 1024**3, "Largest single upload accepted, in bytes."),
     Setting("sim_speed", float, 1.0, "Speed factor of the built-in simulator (10 = 10x faster)."),
     Setting("cost_per_core_hour", float, 0.0, "Price of one core-hour, used in estimates."),
+    Setting(
+        "input_url_dirs",
+        str,
+        "",
+        "Directories, separated by commas, that file:// input URLs may read from "
+        "(empty = file:// URLs refused).",
+    ),
     Setting("log_level", str, "info", "debug, info, warning or error."),
 )
 
@@ -109,6 +116,7 @@ class Settings:
     max_upload_bytes: int = 50 * 1024**3
     sim_speed: float = 1.0
     cost_per_core_hour: float = 0.0
+    input_url_dirs: str = ""
     log_level: str = "info"
 
     @property

@@ -342,8 +342,12 @@ class Service:
     def file_path(self, run: Run, relpath: str) -> Path:
         """A file of the run: what it wrote in work/, then its inputs and launcher logs."""
         paths = self.paths(run.id)
+        files.safe_relpath(relpath)
         for base in (paths.work, paths.input, paths.logs):
-            candidate = files.resolve_inside(base, relpath)
+            try:
+                candidate = files.resolve_inside(base, relpath)
+            except Invalid:
+                continue  # work/ links to the staged inputs: found under input/ next
             if candidate.is_file():
                 return candidate
         raise NotFound(f"run {run.id} has no file {relpath}")
@@ -425,7 +429,7 @@ class Service:
 
         allowed = [
             Path(d.strip()).expanduser().resolve()
-            for d in str(getattr(self.settings, "input_url_dirs", "")).split(",")
+            for d in self.settings.input_url_dirs.split(",")
             if d.strip()
         ]
         if not allowed:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,6 @@ from yarl import URL
 
 from localrun import runs
 from localrun.api.cloudrun import STATUS
-from localrun.config import Settings
 from localrun.service import Service
 from tests.conftest import EXAMPLE, free_port
 
@@ -432,15 +432,14 @@ async def test_upload_by_url_that_cannot_be_fetched_is_400(
 
 
 async def test_upload_by_file_url_only_under_an_allowed_directory(
-    client: Client, auth: dict[str, str], settings: Settings, tmp_path: Path
+    client: Client, auth: dict[str, str], service: Service, tmp_path: Path
 ) -> None:
     allowed = tmp_path / "cases"
     allowed.mkdir()
     (allowed / "namelist.input").write_bytes((EXAMPLE / "namelist.input").read_bytes())
     (allowed / "escape").symlink_to("/etc/passwd")
     (tmp_path / "secret").write_text("no")
-    # The setting is the lead's to add (input_url_dirs); set it on the live settings object.
-    object.__setattr__(settings, "input_url_dirs", str(allowed))
+    service.settings = replace(service.settings, input_url_dirs=f"/nonexistent, {allowed}")
     run = await create(client, auth)
     url = f"/v1/runs/{run['id']}/input"
     resp = await client.post(url, data={"url": (allowed / "namelist.input").as_uri()}, headers=auth)

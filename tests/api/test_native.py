@@ -215,6 +215,8 @@ async def test_run_to_success_with_events_logs_and_files(
     resp = await client.get(url + "/files/" + wrfout[0], headers={**auth, "Range": "bytes=0-3"})
     assert resp.status == 206
     assert await resp.read() == b"\x89HDF"
+    staged = await client.get(url + "/files/namelist.input", headers=auth)
+    assert staged.status == 200 and b"&time_control" in await staged.read()
     await assert_error(await client.get(url + "/files/../../localrun.db", headers=auth), 404)
     await assert_error(await client.post(url + "/stop", headers=auth), 409)
     deleted = await (await client.delete(url, headers=auth)).json()
