@@ -167,8 +167,7 @@ class Service:
         return await self.store.events(run_id)
 
     async def update_extra(self, run: Run, **values: Any) -> Run:
-        extra = {**run.extra, **values}
-        await self.store.update_run(run.id, extra=extra)
+        await self.store.merge_extra(run.id, values)
         return await self.get_run(run.owner, run.id)
 
     # inputs

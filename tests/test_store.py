@@ -102,6 +102,22 @@ async def test_json_fields_round_trip(store: Store) -> None:
     assert run.launch == {"argv": ["a", "b"]}
 
 
+async def test_merge_extra_keeps_every_writers_keys(store: Store) -> None:
+    await store.insert_run(new_run(), "created")
+    await asyncio.gather(*(store.merge_extra("r1", {f"k{i}": i, "shared": [i]}) for i in range(20)))
+    await store.merge_extra("r1", {"k0": None, "nested": {"a": 1}})
+    run = await store.get_run("r1")
+    assert run is not None
+    assert {k: run.extra[k] for k in ("k1", "k19", "nested")} == {
+        "k1": 1,
+        "k19": 19,
+        "nested": {"a": 1},
+    }
+    assert run.extra["k0"] is None and len(run.extra["shared"]) == 1
+    with pytest.raises(ValueError):
+        await store.merge_extra("r1", {"$.x": 1})
+
+
 async def test_tokens_store_only_hashes_and_revoke(store: Store) -> None:
     await store.add_token("t", "alice", "h" * 64)
     assert await store.token_owner("h" * 64) == "alice"

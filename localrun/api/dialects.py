@@ -34,6 +34,8 @@ _DIALECTS: list[Dialect] = []
 
 
 def register(dialect: Dialect) -> None:
+    """Add a dialect; registering one of the same name again replaces it (apps built twice)."""
+    _DIALECTS[:] = [d for d in _DIALECTS if d.name != dialect.name]
     _DIALECTS.append(dialect)
 
 

@@ -250,6 +250,20 @@ class Store:
         sets, params = _sets(changes)
         await self._run_write([(f"UPDATE runs SET {sets} WHERE id = ?", [*params, run_id])])
 
+    async def merge_extra(self, run_id: str, values: dict[str, Any]) -> None:
+        """Set keys of the run's extra in one statement, so that two writers never lose each
+        other's keys (a read-modify-write in Python would)."""
+        if not values:
+            return
+        paths = ", ".join("?, json(?)" for _ in values)
+        params: list[Any] = []
+        for key, value in values.items():
+            if not key.isidentifier():
+                raise ValueError(f"extra key {key!r} is not an identifier")
+            params += [f"$.{key}", json.dumps(value)]
+        sql = f"UPDATE runs SET extra = json_set(COALESCE(extra, '{{}}'), {paths}) WHERE id = ?"
+        await self._run_write([(sql, [*params, run_id])])
+
     async def add_event(self, run_id: str, state: str, message: str) -> None:
         await self._run_write([_event(run_id, state, message, time.time())])
 
