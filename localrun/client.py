@@ -11,7 +11,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,11 @@ class Client:
     url: str
     token: str
     timeout: float = 70.0
+    context: ssl.SSLContext | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.url.startswith("https:"):
+            self.context = ssl.create_default_context(cafile=os.environ.get("REQUESTS_CA_BUNDLE"))
 
     def _request(
         self,
@@ -75,9 +80,10 @@ class Client:
         request.add_header("Authorization", f"Bearer {self.token}")
         for name, value in (headers or {}).items():
             request.add_header(name, value)
-        context = ssl.create_default_context(cafile=os.environ.get("REQUESTS_CA_BUNDLE"))
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout, context=context) as resp:
+            with urllib.request.urlopen(
+                request, timeout=self.timeout, context=self.context
+            ) as resp:
                 data: bytes = resp.read()
                 return data
         except urllib.error.HTTPError as exc:

@@ -266,7 +266,7 @@ class Service:
             raise Conflict(f"run {run.id} is {run.state}; only a ready run can start")
         cores = cores or run.cores
         self._check_cores(cores, oversubscribe)
-        self._check_launchable(run, cores)
+        await asyncio.to_thread(self._check_launchable, run, cores)
         moved = await self.store.transition(
             run.id,
             [runs.READY],

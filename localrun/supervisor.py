@@ -90,11 +90,11 @@ class Supervisor:
 
     async def _loop(self) -> None:
         while True:
+            self._wake.clear()  # a kick during the tick brings the next one forward
             try:
                 await self.tick()
             except Exception:
                 log.exception("supervisor tick failed")
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
 

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
-import resource
+import shutil
 import signal
 import subprocess
 import time
@@ -21,9 +21,9 @@ LEFTOVER_GIVE_UP_S = 10.0
 log = logging.getLogger(__name__)
 
 
-def _raise_stack_limit() -> None:
-    _, hard = resource.getrlimit(resource.RLIMIT_STACK)
-    resource.setrlimit(resource.RLIMIT_STACK, (hard, hard))
+# What `ulimit -s unlimited` does (up to the hard limit), then exec: same pid, same argv.
+# A shell rather than preexec_fn, which is unsafe while the daemon has worker threads.
+RAISE_STACK = 'ulimit -s "$(ulimit -H -s)" 2>/dev/null; exec "$@"'
 
 
 class LocalExecutor:
@@ -37,9 +37,11 @@ class LocalExecutor:
 
     def spawn(self, spec: LaunchSpec) -> Handle:
         env = {**os.environ, **spec.env}
+        if shutil.which(spec.argv[0], path=env.get("PATH")) is None:
+            raise FileNotFoundError(f"{spec.argv[0]}: no such executable")
         with open(spec.stdout, "ab") as out, open(spec.stderr, "ab") as err:
             child = subprocess.Popen(
-                spec.argv,
+                _wrapped(spec.argv),
                 cwd=spec.cwd,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -47,7 +49,6 @@ class LocalExecutor:
                 stderr=err,
                 start_new_session=True,
                 close_fds=True,
-                preexec_fn=_raise_stack_limit,
             )
         proc = psutil.Process(child.pid)
         self._children[child.pid] = child
@@ -60,7 +61,7 @@ class LocalExecutor:
             proc = psutil.Process(handle.pid)
             same = (
                 abs(proc.create_time() - handle.create_time) < CREATE_TIME_TOLERANCE_S
-                and proc.cmdline() == argv
+                and proc.cmdline() in (argv, _wrapped(argv))
                 and proc.status() != psutil.STATUS_ZOMBIE
             )
         except (psutil.NoSuchProcess, psutil.AccessDenied):
@@ -172,6 +173,10 @@ class LocalExecutor:
         self._procs.pop(handle.pid, None)
         self._tree.pop(handle.pid, None)
         self._leftovers_since.pop(handle.pid, None)
+
+
+def _wrapped(argv: list[str]) -> list[str]:
+    return ["/bin/sh", "-c", RAISE_STACK, "localrun-launch", *argv]
 
 
 def _alive(proc: psutil.Process) -> bool:
