@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -41,7 +41,7 @@ from aiohttp import BodyPartReader, web
 from localrun import runs
 from localrun.api.dialects import Dialect
 from localrun.api.formats import iso_z
-from localrun.api.keys import SERVICE
+from localrun.api.keys import Handler, service, with_and_without_slash
 from localrun.errors import Conflict, Invalid, ServiceError, Unauthorized
 from localrun.runs import Run, StoredFile
 from localrun.service import NAMELIST, Service
@@ -51,7 +51,6 @@ PREFIX = "/v1"
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 routes = web.RouteTableDef()
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 STATUS = {
     runs.CREATED: "created",
@@ -88,18 +87,7 @@ DIALECT = Dialect(
 
 
 def both(method: str, path: str) -> Callable[[Handler], Handler]:
-    """Register a view at path and at path + '/'; the client never gets a redirect."""
-
-    def register(handler: Handler) -> Handler:
-        routes.route(method, PREFIX + path)(handler)
-        routes.route(method, PREFIX + path + "/")(handler)
-        return handler
-
-    return register
-
-
-def service(request: web.Request) -> Service:
-    return request.app[SERVICE]
+    return with_and_without_slash(routes, method, path, (PREFIX,))
 
 
 async def owner(request: web.Request) -> str:

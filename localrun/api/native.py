@@ -13,7 +13,7 @@ from aiohttp import BodyPartReader, web
 
 from localrun import __version__, runs
 from localrun.api.formats import iso_z, parse_time
-from localrun.api.keys import SERVICE
+from localrun.api.keys import service
 from localrun.errors import Invalid
 from localrun.runs import Event, Run
 from localrun.service import Service
@@ -23,10 +23,6 @@ PREFIX = "/localrun/v1"
 routes = web.RouteTableDef()
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
-
-
-def service(request: web.Request) -> Service:
-    return request.app[SERVICE]
 
 
 async def owner(request: web.Request) -> str:

@@ -42,7 +42,7 @@ How Rescale's objects map onto localrun:
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import PurePosixPath
 from typing import Any, TypeVar
 
@@ -51,10 +51,9 @@ from aiohttp import web
 from localrun import runs
 from localrun.api.dialects import Dialect
 from localrun.api.formats import iso_z
-from localrun.api.keys import SERVICE
+from localrun.api.keys import Handler, service, with_and_without_slash
 from localrun.errors import Invalid, NotFound, Unauthorized
 from localrun.runs import Event, Run, StoredFile
-from localrun.service import Service
 
 V2 = "/api/v2"
 V1 = "/api"
@@ -63,7 +62,6 @@ DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 1000
 INPUT, OUTPUT = 1, 5
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 T = TypeVar("T")
 
 PENDING, QUEUED, STARTED, VALIDATED = "Pending", "Queued", "Started", "Validated"
@@ -98,19 +96,7 @@ DIALECT = Dialect(FAMILY, ours, rescale_error)
 def both(
     table: web.RouteTableDef, method: str, path: str, prefixes: Sequence[str] = (V2,)
 ) -> Callable[[Handler], Handler]:
-    """Register a view at each prefix + path, with and without the trailing slash."""
-
-    def register(handler: Handler) -> Handler:
-        for prefix in prefixes:
-            table.route(method, prefix + path)(handler)
-            table.route(method, prefix + path + "/")(handler)
-        return handler
-
-    return register
-
-
-def service(request: web.Request) -> Service:
-    return request.app[SERVICE]
+    return with_and_without_slash(table, method, path, prefixes)
 
 
 async def owner(request: web.Request) -> str:

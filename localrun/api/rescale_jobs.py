@@ -31,6 +31,7 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from localrun.api.formats import iso_z
+from localrun.api.keys import service
 from localrun.api.rescale import (
     V1,
     V2,
@@ -40,7 +41,6 @@ from localrun.api.rescale import (
     number,
     output_json,
     owner,
-    service,
     upload_json,
 )
 from localrun.errors import Invalid, NotFound

@@ -23,6 +23,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from localrun import files
+from localrun.api.keys import service
 from localrun.api.rescale import (
     V1,
     V2,
@@ -33,7 +34,6 @@ from localrun.api.rescale import (
     owner,
     prefix,
     run_json,
-    service,
 )
 from localrun.runs import Run
 
