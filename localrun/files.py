@@ -205,3 +205,97 @@ def unpack_zip(archive: Path, dest: Path, limit: int | None = None) -> list[str]
 
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def file_kind(path: Path) -> str:
+    """What the file holds, in the words of file(1), from its first bytes."""
+    with path.open("rb") as handle:
+        head = handle.read(4096)
+    magic = {
+        b"CDF\x01": "NetCDF Data Format data",
+        b"CDF\x02": "NetCDF Data Format data (64-bit offset)",
+        b"\x89HDF\r\n\x1a\n": "Hierarchical Data Format (version 5) data",
+        b"PK\x03\x04": "Zip archive data",
+    }
+    if not head:
+        return "empty"
+    for prefix, kind in magic.items():
+        if head.startswith(prefix):
+            return kind
+    if b"\x00" in head:
+        return "data"
+    if head.isascii():
+        return "ASCII text"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return "UTF-8 Unicode text" if exc.start > len(head) - 4 else "data"
+    return "UTF-8 Unicode text"
+
+
+def stage_files(sources: list[tuple[str, Path]], dest: Path) -> None:
+    """Gather a job's files in dest: each file linked under its name, and each zip archive
+    unpacked (no member may land outside dest). An archive whose members all sit in one
+    folder named like the archive (ics.zip holding ics/..., as a directory upload is
+    zipped) gives that folder's contents; any other archive is unpacked as it is. Two files
+    that would take the same name are refused."""
+    dest.mkdir(parents=True)
+    for index, (name, path) in enumerate(sources):
+        if name.lower().endswith(".zip") and zipfile.is_zipfile(path):
+            unpacked = dest / f".unpack-{index}"
+            unpacked.mkdir()
+            try:
+                unpack_zip(path, unpacked)
+            except Invalid as exc:
+                raise Invalid(f"input file {name}: {exc.message}") from None
+            top = list(unpacked.iterdir())
+            stem = name[: -len(".zip")]
+            root = top[0] if len(top) == 1 and top[0].is_dir() and top[0].name == stem else None
+            for item in sorted((root or unpacked).iterdir()):
+                _claim(dest / item.name, name)
+                item.rename(dest / item.name)
+            remove_tree(unpacked)
+        else:
+            _claim(dest / name, name)
+            link_file(path, dest / name)
+
+
+def _claim(target: Path, source: str) -> None:
+    if target.exists() or target.is_symlink():
+        raise Invalid(f"two input files give {target.name} (the second comes from {source})")
+
+
+def link_file(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def link_tree(source: Path, dest: Path) -> None:
+    """Hard links (copies across file systems) of every file below source, in dest."""
+    for dirpath, _, filenames in os.walk(source):
+        here = Path(dirpath)
+        target = dest / here.relative_to(source)
+        target.mkdir(parents=True, exist_ok=True)
+        for name in filenames:
+            link_file(here / name, target / name)
+
+
+def zip_members(base: Path, members: list[str], target: Path) -> int:
+    """Zip base/<member> for each member into target (written under a temporary name and
+    renamed); a member that vanished meanwhile is left out. Returns the archive's size."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    part = target.parent / f".{target.name}.part"
+    try:
+        with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+            for member in members:
+                try:
+                    archive.write(base / member, member)
+                except FileNotFoundError:
+                    continue
+        part.replace(target)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return target.stat().st_size

@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import hashlib
 import itertools
-import os
 import re
 import secrets
 import shlex
@@ -15,7 +14,6 @@ import string
 import subprocess
 import time
 import uuid
-import zipfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -551,7 +549,7 @@ class Service:
 
         Run k of job J has the id "J-k" and extra["job"] = {"id", "index", "runs", "variables"}
         beside the caller's `extra`. The job's files are put into every run's input/ once (hard
-        links; zip archives unpacked, see _stage_files); each run's command begins by exporting
+        links; zip archives unpacked, see files.stage_files); each run's command begins by exporting
         its variables, so the command sees them as $name.
         """
         if not command.strip():
@@ -564,7 +562,7 @@ class Service:
         made: list[Run] = []
         try:
             await asyncio.to_thread(
-                self._stage_files, [(f.name, Path(f.path)) for f in sources], staging
+                files.stage_files, [(f.name, Path(f.path)) for f in sources], staging
             )
             for index, combo in enumerate(combos, 1):
                 exports = " ".join(f"{k}={shlex.quote(text)}" for k, _, text in combo)
@@ -590,7 +588,7 @@ class Service:
                     run_id=f"{job_id}-{index}",
                 )
                 made.append(run)
-                await asyncio.to_thread(self._link_tree, staging, self.paths(run.id).input)
+                await asyncio.to_thread(files.link_tree, staging, self.paths(run.id).input)
         except BaseException as exc:
             for run in made:
                 await self.store.transition(
@@ -674,7 +672,7 @@ class Service:
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         target = paths.root / "snapshots" / f"snapshot-{stamp}-{uuid.uuid4().hex[:6]}.zip"
         members = [e.path for e in self.output_entries(run)]
-        size = await asyncio.to_thread(self._zip_members, paths.work, members, target)
+        size = await asyncio.to_thread(files.zip_members, paths.work, members, target)
         return await self.store.add_file(
             run_id=run.id,
             owner=owner,
@@ -684,32 +682,6 @@ class Service:
             size=size,
             replace=False,
         )
-
-    @staticmethod
-    def file_kind(path: Path) -> str:
-        """What the file holds, in the words of file(1), from its first bytes."""
-        with path.open("rb") as handle:
-            head = handle.read(4096)
-        magic = {
-            b"CDF\x01": "NetCDF Data Format data",
-            b"CDF\x02": "NetCDF Data Format data (64-bit offset)",
-            b"\x89HDF\r\n\x1a\n": "Hierarchical Data Format (version 5) data",
-            b"PK\x03\x04": "Zip archive data",
-        }
-        if not head:
-            return "empty"
-        for prefix, kind in magic.items():
-            if head.startswith(prefix):
-                return kind
-        if b"\x00" in head:
-            return "data"
-        if head.isascii():
-            return "ASCII text"
-        try:
-            head.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return "UTF-8 Unicode text" if exc.start > len(head) - 4 else "data"
-        return "UTF-8 Unicode text"
 
     @staticmethod
     def _combinations(variables: list[tuple[str, list[Any]]]) -> list[list[tuple[str, Any, str]]]:
@@ -744,74 +716,6 @@ class Service:
             job_id = "".join(secrets.choice(alphabet) for _ in range(6))
             if await self.store.get_run(f"{job_id}-1") is None:
                 return job_id
-
-    @staticmethod
-    def _stage_files(sources: list[tuple[str, Path]], dest: Path) -> None:
-        """Gather a job's files in dest: each file linked under its name, and each zip archive
-        unpacked (no member may land outside dest). An archive whose members all sit in one
-        folder named like the archive (ics.zip holding ics/..., as a directory upload is
-        zipped) gives that folder's contents; any other archive is unpacked as it is. Two files
-        that would take the same name are refused."""
-        dest.mkdir(parents=True)
-        for index, (name, path) in enumerate(sources):
-            if name.lower().endswith(".zip") and zipfile.is_zipfile(path):
-                unpacked = dest / f".unpack-{index}"
-                unpacked.mkdir()
-                try:
-                    files.unpack_zip(path, unpacked)
-                except Invalid as exc:
-                    raise Invalid(f"input file {name}: {exc.message}") from None
-                top = list(unpacked.iterdir())
-                stem = name[: -len(".zip")]
-                root = top[0] if len(top) == 1 and top[0].is_dir() and top[0].name == stem else None
-                for item in sorted((root or unpacked).iterdir()):
-                    Service._claim(dest / item.name, name)
-                    item.rename(dest / item.name)
-                files.remove_tree(unpacked)
-            else:
-                Service._claim(dest / name, name)
-                Service._link(path, dest / name)
-
-    @staticmethod
-    def _claim(target: Path, source: str) -> None:
-        if target.exists() or target.is_symlink():
-            raise Invalid(f"two input files give {target.name} (the second comes from {source})")
-
-    @staticmethod
-    def _link(source: Path, target: Path) -> None:
-        try:
-            os.link(source, target)
-        except OSError:
-            shutil.copyfile(source, target)
-
-    @staticmethod
-    def _link_tree(source: Path, dest: Path) -> None:
-        """Hard links (copies across file systems) of every file below source, in dest."""
-        for dirpath, _, filenames in os.walk(source):
-            here = Path(dirpath)
-            target = dest / here.relative_to(source)
-            target.mkdir(parents=True, exist_ok=True)
-            for name in filenames:
-                Service._link(here / name, target / name)
-
-    @staticmethod
-    def _zip_members(base: Path, members: list[str], target: Path) -> int:
-        """Zip base/<member> for each member into target (written under a temporary name and
-        renamed); a member that vanished meanwhile is left out. Returns the archive's size."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        part = target.parent / f".{target.name}.part"
-        try:
-            with zipfile.ZipFile(part, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-                for member in members:
-                    try:
-                        archive.write(base / member, member)
-                    except FileNotFoundError:
-                        continue
-            part.replace(target)
-        except BaseException:
-            part.unlink(missing_ok=True)
-            raise
-        return target.stat().st_size
 
 
 def _check_namelist(path: Path) -> None:

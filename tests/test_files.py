@@ -116,3 +116,43 @@ def test_zip_bomb_is_refused_before_anything_is_written(tmp_path: Path) -> None:
     with pytest.raises(files.TooLarge, match="unpacks to 10000000 bytes"):
         files.unpack_zip(archive, dest, limit=1_000_000)
     assert list(dest.iterdir()) == []
+
+
+def test_file_kind_from_the_first_bytes(tmp_path: Path) -> None:
+    samples = {
+        "empty": b"",
+        "ascii": b"Timing for main\n",
+        "utf8": "Zeit \u00fcber\n".encode(),
+        "nc": b"CDF\x02rest",
+        "h5": b"\x89HDF\r\n\x1a\nrest",
+        "bin": b"\x00\x01\x02",
+    }
+    kinds = {}
+    for name, data in samples.items():
+        (tmp_path / name).write_bytes(data)
+        kinds[name] = files.file_kind(tmp_path / name)
+    assert kinds == {
+        "empty": "empty",
+        "ascii": "ASCII text",
+        "utf8": "UTF-8 Unicode text",
+        "nc": "NetCDF Data Format data (64-bit offset)",
+        "h5": "Hierarchical Data Format (version 5) data",
+        "bin": "data",
+    }
+
+
+def test_stage_files_unpacks_a_folder_archive_and_refuses_a_name_twice(tmp_path: Path) -> None:
+    (tmp_path / "namelist.input").write_text("&time_control\n/\n")
+    archive = tmp_path / "ics.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("ics/wrfinput_d01", "data")
+        zf.writestr("ics/wrfbdy_d01", "bdy")
+    dest = tmp_path / "staged"
+    files.stage_files([("namelist.input", tmp_path / "namelist.input"), ("ics.zip", archive)], dest)
+    assert sorted(p.name for p in dest.iterdir()) == [
+        "namelist.input",
+        "wrfbdy_d01",
+        "wrfinput_d01",
+    ]
+    with pytest.raises(Invalid, match=r"two input files give namelist\.input"):
+        files.stage_files([("namelist.input", tmp_path / "namelist.input")] * 2, tmp_path / "again")

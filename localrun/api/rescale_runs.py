@@ -109,6 +109,6 @@ async def tail(request: web.Request) -> web.StreamResponse:
     if "lines" not in request.query:
         return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
     count = min(integer(request.query["lines"], "lines"), MAX_LINES)
-    kind = await asyncio.to_thread(svc.file_kind, path)
+    kind = await asyncio.to_thread(files.file_kind, path)
     lines = await asyncio.to_thread(files.tail_lines, path, count)
     return web.json_response({"fileType": f"{relpath}: {kind}", "lines": lines})
