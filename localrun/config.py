@@ -8,6 +8,7 @@ import sys
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,7 @@ class Settings:
     input_url_dirs: str = ""
     log_level: str = "info"
 
-    @property
+    @cached_property
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser()
 

@@ -146,7 +146,7 @@ class Service:
             kind=kind,
             command=command,
             cores=cores or 1,
-            extra=extra or {},
+            extra={**({"required_inputs": [NAMELIST]} if kind == "wrf" else {}), **(extra or {})},
         )
         self.paths(run.id).create()
         return await self.store.insert_run(run, "created")
