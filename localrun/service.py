@@ -158,7 +158,7 @@ class Service:
         return run
 
     async def list_runs(self, owner: str, **filters: Any) -> list[Run]:
-        return await self.store.list_runs(owner, **filters)
+        return await self.store.list_runs(owner, launch=False, **filters)
 
     async def events(self, owner: str, run_id: str) -> list[Event]:
         await self.get_run(owner, run_id)
@@ -615,7 +615,9 @@ class Service:
 
     async def list_jobs(self, owner: str, family: str) -> list[Run]:
         """The first run of each of the owner's jobs in a family, newest job first."""
-        found = await self.store.list_runs(owner, family=family, limit=1_000_000, newest_first=True)
+        found = await self.store.list_runs(
+            owner, family=family, limit=1_000_000, newest_first=True, launch=False
+        )
         return [r for r in found if (r.extra.get("job") or {}).get("index") == 1]
 
     async def submit_job(self, owner: str, job_id: str) -> list[Run]:

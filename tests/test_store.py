@@ -133,3 +133,12 @@ async def test_files_replace_by_name(store: Store) -> None:
     await store.add_file(run_id="r1", owner="alice", kind="input", name="a", path="/x", size=2)
     files = await store.files("r1", "input")
     assert [(f.name, f.size) for f in files] == [("a", 2)]
+
+
+async def test_listing_without_the_launch_record(store: Store) -> None:
+    await store.insert_run(new_run(), "created")
+    await store.update_run("r1", launch={"argv": ["mpiexec"]}, progress={"percent": 5})
+    [full] = await store.list_runs("alice")
+    [light] = await store.list_runs("alice", launch=False)
+    assert full.launch == {"argv": ["mpiexec"]} and light.launch is None
+    assert light.progress == {"percent": 5} and light.seq == full.seq

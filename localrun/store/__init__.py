@@ -7,7 +7,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +172,10 @@ class Store:
         before_seq: int | None = None,
         limit: int = 100,
         newest_first: bool = False,
+        launch: bool = True,
     ) -> list[Run]:
+        """launch=False leaves out the launch record (argv, environment), which only the
+        supervisor reads: listings are faster without it."""
         where, params = ["1 = 1"], []  # type: tuple[list[str], list[Any]]
         if owner is not None:
             where.append("owner = ?")
@@ -197,7 +200,8 @@ class Store:
             where.append("seq < ?")
             params.append(before_seq)
         order = "DESC" if newest_first else "ASC"
-        sql = f"SELECT * FROM runs WHERE {' AND '.join(where)} ORDER BY seq {order} LIMIT ?"
+        columns = "*" if launch else _COLUMNS_BUT_LAUNCH
+        sql = f"SELECT {columns} FROM runs WHERE {' AND '.join(where)} ORDER BY seq {order} LIMIT ?"
         rows = await self._db.execute_fetchall(sql, [*params, limit])
         return [Run.from_row(dict(r)) for r in rows]
 
@@ -394,6 +398,9 @@ def _encode(name: str, value: Any) -> Any:
     if isinstance(value, bool):
         return int(value)
     return value
+
+
+_COLUMNS_BUT_LAUNCH = ", ".join(f.name for f in fields(Run) if f.name != "launch")
 
 
 def _sets(changes: dict[str, Any]) -> tuple[str, list[Any]]:
