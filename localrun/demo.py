@@ -54,8 +54,8 @@ async def _demo(service: Service) -> None:
                 left_text,
             )
             last = percent
-    message = run.error_message or ""
-    log.info("demo: run %s ended %s %s", run.id, run.state, message)
+    message = f": {run.error_message}" if run.error_message else ""
+    log.info("demo: run %s ended %s%s", run.id, run.state, message)
     outputs = service.output_entries(run)
     log.info("demo: it wrote %d files in %s", len(outputs), service.paths(run.id).work)
     log.info("demo: create a token with `localrun token create NAME --save` to use the CLI")

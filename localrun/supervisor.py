@@ -300,7 +300,7 @@ class Supervisor:
             progress=monitor.snapshot(),
         )
         if moved:
-            log.info("run %s %s (%s)", run.id, outcome.state, outcome.summary)
+            log.info("run %s %s", run.id, outcome.summary)
             watched_to_the_end = exit_code is not None and run.started_at is not None
             wall_s = time.time() - (run.started_at or 0) if watched_to_the_end else None
             succeeded = outcome.state == runs.SUCCEEDED

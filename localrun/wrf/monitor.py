@@ -26,7 +26,7 @@ class Outcome:
     def summary(self) -> str:
         if self.state == "succeeded":
             return "succeeded"
-        text = f"{self.state} ({self.code})"
+        text = self.state if self.code == self.state else f"{self.state} ({self.code})"
         first = self.message.splitlines()[0] if self.message else ""
         return f"{text}: {first}" if first else text
 
