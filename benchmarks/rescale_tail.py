@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from localrun.service import Service
+from localrun import files
 
 
 def sparse(path: Path, size: int, tail: bytes) -> Path:
@@ -29,7 +29,7 @@ def best_ms(path: Path, lines: int, repeat: int) -> tuple[float, int]:
     times, got = [], 0
     for _ in range(repeat):
         start = time.perf_counter()
-        got = len(Service.tail_file(path, lines))
+        got = len(files.tail_lines(path, lines))
         times.append(time.perf_counter() - start)
     return min(times) * 1000, got
 
