@@ -136,6 +136,14 @@ def disk_usage(base: Path) -> int:
     return total
 
 
+def md5_of(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def tail_lines(path: Path, count: int, window: int = 16 << 20) -> list[str]:
     """The last count lines, read backwards from the end in blocks: never more than window
     bytes, whatever the file's size. A line longer than 64 KiB comes back as its last 64 KiB."""

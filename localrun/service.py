@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import itertools
@@ -651,7 +652,20 @@ class Service:
                 found.append((name, str(log), log.stat().st_size))
         rows = await self.store.register_files(run.id, run.owner, "output", found)
         now = [dataclasses.replace(row, size=e[2]) for row, e in zip(rows, found, strict=True)]
+        if run.terminal:
+            now = await self._with_md5(now)
         return now + await self.store.files(run.id, "snapshot")
+
+    async def _with_md5(self, rows: list[StoredFile]) -> list[StoredFile]:
+        """Checksums of a finished run's outputs, computed once, the first time they are listed."""
+        sums: dict[int, str] = {}
+        for row in rows:
+            if row.md5 is None:
+                with contextlib.suppress(OSError):
+                    sums[row.id] = await asyncio.to_thread(files.md5_of, Path(row.path))
+        if sums:
+            await self.store.set_md5(sums)
+        return [dataclasses.replace(r, md5=sums.get(r.id, r.md5)) for r in rows]
 
     def work_entries(self, run: Run) -> list[files.Entry]:
         """Every file in the run's working directory now, staged inputs included."""

@@ -330,6 +330,15 @@ class Store:
             )
         return [StoredFile(**dict(r)) for r in rows]
 
+    async def set_md5(self, sums: dict[int, str]) -> None:
+        """Record the checksums of files whose content no longer changes."""
+        await self._run_write(
+            [
+                ("UPDATE files SET md5 = ? WHERE id = ?", (md5, file_id))
+                for file_id, md5 in sums.items()
+            ]
+        )
+
     async def get_file(self, file_id: int, owner: str | None = None) -> StoredFile | None:
         row = await self._one("SELECT * FROM files WHERE id = ?", (file_id,))
         if row is None or (owner is not None and row["owner"] != owner):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import json
 import stat
@@ -282,7 +283,10 @@ async def test_job_runs_with_inputs_staged_and_completes(
     ]
     rsl = next(f for f in listed if f["name"] == "rsl.out.0000")
     resp = await client.get(f"/api/v2/files/{rsl['id']}/contents/", headers=rs)
-    assert b"SUCCESS COMPLETE WRF" in await resp.read()
+    body = await resp.read()
+    assert b"SUCCESS COMPLETE WRF" in body
+    assert rsl["md5"] == hashlib.md5(body).hexdigest()
+    assert all(isinstance(f["md5"], str) and len(f["md5"]) == 32 for f in listed)
 
     runs = await get_json(client, rs, f"/api/v2/jobs/{job_id}/runs/")
     assert runs["count"] == 1
