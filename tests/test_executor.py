@@ -8,6 +8,7 @@ from pathlib import Path
 
 import psutil
 
+from localrun.config import default_mpirun
 from localrun.executor import Exited, LaunchSpec
 from localrun.executor.local import LocalExecutor
 
@@ -128,3 +129,19 @@ def test_a_run_ends_only_when_what_it_left_behind_is_gone(tmp_path: Path) -> Non
     wait(lambda: ex.poll(handle) is not None)
     assert ex.poll(handle) == Exited(0)
     assert not orphan.is_running() or orphan.status() == psutil.STATUS_ZOMBIE
+
+
+def test_a_killed_mpi_run_leaves_no_hydra_file_in_tmp(tmp_path: Path) -> None:
+    code = "from mpi4py import MPI; import time; print('up', flush=True); time.sleep(60)"
+    argv = [default_mpirun(), "-np", "2", sys.executable, "-c", code]
+    ex = LocalExecutor()
+    handle = ex.spawn(spec(tmp_path, argv))
+    wait(lambda: (tmp_path / "out").read_text().count("up") == 2, timeout=30)
+    ex.sample(handle)
+    scratch = set(ex._scratch.get(handle.pid, set()))
+    assert scratch and all(Path(p).exists() for p in scratch)
+    import asyncio
+
+    asyncio.run(ex.stop(handle, grace_s=0.0))
+    wait(lambda: ex.poll(handle) is not None)
+    assert not any(Path(p).exists() for p in scratch)

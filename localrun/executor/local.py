@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import psutil
 
@@ -17,6 +18,7 @@ from localrun.executor.base import Exited, Handle, LaunchSpec, TreeSample
 
 CREATE_TIME_TOLERANCE_S = 0.05
 LEFTOVER_GIVE_UP_S = 10.0
+SCRATCH_PREFIX = "hydra_hwloc_xmlfile_"
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,7 @@ class LocalExecutor:
         self._procs: dict[int, psutil.Process] = {}
         self._tree: dict[int, dict[int, psutil.Process]] = {}
         self._leftovers_since: dict[int, float] = {}
+        self._scratch: dict[int, set[str]] = {}
 
     def spawn(self, spec: LaunchSpec) -> Handle:
         env = {**os.environ, **spec.env}
@@ -78,6 +81,7 @@ class LocalExecutor:
             return None
         leftovers = [p for p in self._members(handle) if p.pid != handle.pid and _alive(p)]
         if not leftovers:
+            self._remove_scratch(handle)
             return exited
         since = self._leftovers_since.setdefault(handle.pid, time.monotonic())
         if time.monotonic() - since > LEFTOVER_GIVE_UP_S:
@@ -140,10 +144,25 @@ class LocalExecutor:
                 rss += proc.memory_info().rss
                 count += 1
                 current[proc.pid] = proc
+                if proc.pid not in known:
+                    self._note_scratch(handle, proc)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
         self._tree[handle.pid] = current
         return TreeSample(alive=count > 0, processes=count, cpu_percent=cpu, rss_bytes=rss)
+
+    def _note_scratch(self, handle: Handle, proc: psutil.Process) -> None:
+        """MPICH's hydra_pmi_proxy keeps a topology file in /tmp that only a clean exit
+        removes; remember it so that a killed run does not leave it behind."""
+        if not proc.name().startswith("hydra_pmi_proxy"):
+            return
+        for opened in proc.open_files():
+            if Path(opened.path).name.startswith(SCRATCH_PREFIX):
+                self._scratch.setdefault(handle.pid, set()).add(opened.path)
+
+    def _remove_scratch(self, handle: Handle) -> None:
+        for path in self._scratch.pop(handle.pid, set()):
+            Path(path).unlink(missing_ok=True)
 
     async def stop(self, handle: Handle, grace_s: float) -> None:
         """SIGTERM to every process of the run, a grace period, then SIGKILL to what is left;
