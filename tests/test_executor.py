@@ -137,11 +137,23 @@ def test_a_killed_mpi_run_leaves_no_hydra_file_in_tmp(tmp_path: Path) -> None:
     ex = LocalExecutor()
     handle = ex.spawn(spec(tmp_path, argv))
     wait(lambda: (tmp_path / "out").read_text().count("up") == 2, timeout=30)
-    ex.sample(handle)
-    scratch = set(ex._scratch.get(handle.pid, set()))
+    proxies = [
+        p for p in psutil.Process(handle.pid).children(recursive=True) if "proxy" in p.name()
+    ]
+    scratch = {f.path for p in proxies for f in p.open_files() if "hwloc" in f.path}
     assert scratch and all(Path(p).exists() for p in scratch)
     import asyncio
 
     asyncio.run(ex.stop(handle, grace_s=0.0))
     wait(lambda: ex.poll(handle) is not None)
     assert not any(Path(p).exists() for p in scratch)
+
+
+def test_an_aborted_mpi_run_leaves_no_hydra_file_in_tmp(tmp_path: Path) -> None:
+    before = set(Path("/tmp").glob("hydra_hwloc_xmlfile_*"))
+    code = "from mpi4py import MPI; MPI.COMM_WORLD.Abort(3)"
+    ex = LocalExecutor()
+    handle = ex.spawn(spec(tmp_path, [default_mpirun(), "-np", "2", sys.executable, "-c", code]))
+    wait(lambda: ex.poll(handle) is not None, timeout=30)
+    assert ex.poll(handle) != Exited(0)
+    assert set(Path("/tmp").glob("hydra_hwloc_xmlfile_*")) <= before

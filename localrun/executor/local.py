@@ -18,6 +18,7 @@ from localrun.executor.base import Exited, Handle, LaunchSpec, TreeSample
 
 CREATE_TIME_TOLERANCE_S = 0.05
 LEFTOVER_GIVE_UP_S = 10.0
+SCRATCH_DIR = Path("/tmp")  # hydra's path is fixed, whatever TMPDIR says
 SCRATCH_PREFIX = "hydra_hwloc_xmlfile_"
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,6 @@ class LocalExecutor:
         self._procs: dict[int, psutil.Process] = {}
         self._tree: dict[int, dict[int, psutil.Process]] = {}
         self._leftovers_since: dict[int, float] = {}
-        self._scratch: dict[int, set[str]] = {}
 
     def spawn(self, spec: LaunchSpec) -> Handle:
         env = {**os.environ, **spec.env}
@@ -144,25 +144,30 @@ class LocalExecutor:
                 rss += proc.memory_info().rss
                 count += 1
                 current[proc.pid] = proc
-                if proc.pid not in known:
-                    self._note_scratch(handle, proc)
             except (psutil.NoSuchProcess, psutil.AccessDenied):
                 continue
         self._tree[handle.pid] = current
         return TreeSample(alive=count > 0, processes=count, cpu_percent=cpu, rss_bytes=rss)
 
-    def _note_scratch(self, handle: Handle, proc: psutil.Process) -> None:
-        """MPICH's hydra_pmi_proxy keeps a topology file in /tmp that only a clean exit
-        removes; remember it so that a killed run does not leave it behind."""
-        if not proc.name().startswith("hydra_pmi_proxy"):
-            return
-        for opened in proc.open_files():
-            if Path(opened.path).name.startswith(SCRATCH_PREFIX):
-                self._scratch.setdefault(handle.pid, set()).add(opened.path)
-
     def _remove_scratch(self, handle: Handle) -> None:
-        for path in self._scratch.pop(handle.pid, set()):
-            Path(path).unlink(missing_ok=True)
+        """MPICH's hydra_pmi_proxy keeps a topology file in /tmp that only its clean exit
+        removes; a killed or aborted run would leave it behind. Remove ours that appeared
+        during the run and that no live proxy still holds open."""
+        ours = [
+            path
+            for path in SCRATCH_DIR.glob(SCRATCH_PREFIX + "*")
+            if _owned_since(path, handle.create_time - CREATE_TIME_TOLERANCE_S)
+        ]
+        if not ours:
+            return
+        held: set[str] = set()
+        for proc in psutil.process_iter(["name"]):
+            if (proc.info["name"] or "").startswith("hydra_pmi_proxy"):
+                with contextlib.suppress(psutil.Error):
+                    held.update(f.path for f in proc.open_files())
+        for path in ours:
+            if str(path) not in held:
+                path.unlink(missing_ok=True)
 
     async def stop(self, handle: Handle, grace_s: float) -> None:
         """SIGTERM to every process of the run, a grace period, then SIGKILL to what is left;
@@ -192,6 +197,14 @@ class LocalExecutor:
         self._procs.pop(handle.pid, None)
         self._tree.pop(handle.pid, None)
         self._leftovers_since.pop(handle.pid, None)
+
+
+def _owned_since(path: Path, since: float) -> bool:
+    try:
+        info = path.lstat()
+    except OSError:
+        return False
+    return info.st_uid == os.getuid() and info.st_mtime >= since
 
 
 def _wrapped(argv: list[str]) -> list[str]:

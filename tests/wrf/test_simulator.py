@@ -38,6 +38,16 @@ SIM_NOTE = " localrun-wrf-sim: standing in for wrf.exe"
 pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"no WRF fixtures at {FIXTURES}")
 
 
+@pytest.fixture(autouse=True)
+def no_hydra_litter() -> Iterator[None]:
+    """These tests run mpiexec directly, without the executor that cleans up after MPICH: a run
+    that dies by signal or MPI_Abort leaves hydra's topology file in /tmp, so remove new ones."""
+    before = set(Path("/tmp").glob("hydra_hwloc_xmlfile_*"))
+    yield
+    for path in set(Path("/tmp").glob("hydra_hwloc_xmlfile_*")) - before:
+        path.unlink(missing_ok=True)
+
+
 @dataclass
 class Result:
     code: int
