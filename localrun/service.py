@@ -6,13 +6,9 @@ import asyncio
 import contextlib
 import dataclasses
 import hashlib
-import itertools
-import re
 import secrets
 import shlex
-import shutil
 import string
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -21,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from localrun import files, runs
+from localrun import files, mpi, runs, sweeps
 from localrun.config import Settings
 from localrun.errors import Conflict, Invalid, NotFound, Unauthorized
 from localrun.runs import Event, Run, StoredFile
@@ -64,14 +60,7 @@ class Service:
 
     def mpi_info(self) -> dict[str, Any]:
         if self._mpi is None:
-            launcher = self.settings.mpirun
-            found = shutil.which(launcher)
-            self._mpi = {
-                "launcher": found or launcher,
-                "found": found is not None,
-                "version": mpi_version(launcher) if found else None,
-                "library": mpi_library(Path(found)) if found else None,
-            }
+            self._mpi = mpi.describe(self.settings.mpirun)
         return self._mpi
 
     def models(self) -> list[dict[str, str]]:
@@ -556,7 +545,7 @@ class Service:
         if not command.strip():
             raise Invalid("the job needs a command")
         self._check_cores(cores, oversubscribe=False)
-        combos = self._combinations(variables)
+        combos = sweeps.combinations(variables)
         sources = [await self.owned_file(owner, file_id) for file_id in file_ids]
         job_id = await self._new_job_id()
         staging = self.settings.data_path / "files" / f".staging-{job_id}"
@@ -699,33 +688,6 @@ class Service:
             replace=False,
         )
 
-    @staticmethod
-    def _combinations(variables: list[tuple[str, list[Any]]]) -> list[list[tuple[str, Any, str]]]:
-        """Every combination of the variables' values as (name, value, text); [[]] for none."""
-        names = [name for name, _ in variables]
-        for name, values in variables:
-            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-                raise Invalid(f"variable name {name!r} must be a shell name (letters, digits, _)")
-            if not values:
-                raise Invalid(f"variable {name} has no values")
-        if len(set(names)) != len(names):
-            raise Invalid("each variable may appear once")
-        count = 1
-        for _, values in variables:
-            count *= len(values)
-        if count > 1000:
-            raise Invalid(f"the variables make {count} runs; a job may have up to 1000")
-        texts = [[(name, v, Service._value_text(v)) for v in values] for name, values in variables]
-        return [list(combo) for combo in itertools.product(*texts)]
-
-    @staticmethod
-    def _value_text(value: Any) -> str:
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return str(value)
-
     async def _new_job_id(self) -> str:
         alphabet = string.ascii_lowercase + string.digits
         while True:
@@ -741,32 +703,3 @@ def _check_namelist(path: Path) -> None:
         raise Invalid(f"namelist.input: {exc.message}", code="namelist") from None
     except UnicodeDecodeError:
         raise Invalid("namelist.input is not a text file", code="namelist") from None
-
-
-def mpi_library(launcher: Path) -> str | None:
-    """'MPICH 5.0.2' from mpichversion beside the launcher, when it is MPICH."""
-    tool = launcher.resolve().parent / "mpichversion"
-    if not tool.exists():
-        return None
-    try:
-        out = subprocess.run([tool], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    for line in out.splitlines():
-        if line.startswith("MPICH Version:"):
-            return "MPICH " + line.split(":", 1)[1].strip()
-    return None
-
-
-def mpi_version(mpirun: str) -> str | None:
-    """The launcher's own version line, asked once; None when it cannot run."""
-    try:
-        out = subprocess.run(
-            [mpirun, "--version"], capture_output=True, text=True, timeout=10, check=False
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    for line in out.splitlines():
-        if "Version:" in line or "version" in line.lower():
-            return line.split(":", 1)[-1].strip() if "Version:" in line else line.strip()
-    return out.strip().splitlines()[0] if out.strip() else None
