@@ -17,25 +17,20 @@ import netCDF4
 import numpy as np
 import pytest
 
+from localrun.wrf import rsl
+from localrun.wrf.diagnose import diagnose
 from localrun.wrf.namelist import read_case
+from tests.conftest import EXAMPLE, FIXTURES
 
-FIXTURES = Path(
-    os.environ.get(
-        "LOCALRUN_FIXTURES", Path(__file__).resolve().parents[3] / "shared" / "wrf-fixtures"
-    )
-)
 BIN = Path(sys.executable).parent
 MPIEXEC = shutil.which("mpiexec", path=str(BIN)) or str(BIN / "mpiexec")
 SIMULATOR = str(BIN / "localrun-wrf-sim")
-EXAMPLE = Path(__file__).resolve().parents[2] / "localrun" / "example_case"
 QUARTER = FIXTURES / "case_quarter_ss"
 TIMING = re.compile(
     r"^Timing for main(?: \(dt=\s*([\d.]+)\))?: time (\S+) on domain\s+(\d+):\s+([\d.]+)"
     r" elapsed seconds$"
 )
 SIM_NOTE = " localrun-wrf-sim: standing in for wrf.exe"
-
-pytestmark = pytest.mark.skipif(not FIXTURES.is_dir(), reason=f"no WRF fixtures at {FIXTURES}")
 
 
 @pytest.fixture(autouse=True)
@@ -457,8 +452,6 @@ def _simulate(tmp: Path, name: str) -> Result:
     [*SCENARIOS, "runtime_missing_namelist", "too_many_ranks", "restart/restarted"],
 )
 def test_diagnosis_of_simulated_runs_matches_the_real_ones(tmp_path: Path, name: str) -> None:
-    diagnose = pytest.importorskip("localrun.wrf.diagnose").diagnose
-    rsl = pytest.importorskip("localrun.wrf.rsl")
     real_dir = FIXTURES / name
     real = diagnose(
         real_dir,
