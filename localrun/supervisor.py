@@ -151,19 +151,22 @@ class Supervisor:
                 return
             await self._launch(run)
 
+    async def _launch_failed(self, run_id: str, state: str, what: str, exc: Exception) -> None:
+        log.exception("run %s: %s", run_id, what)
+        await self.store.transition(
+            run_id,
+            [state],
+            runs.FAILED,
+            f"{what}: {exc}",
+            error_code="launch",
+            error_message=str(exc),
+        )
+
     async def _launch(self, run: Run) -> None:
         try:
             spec = self.spec_for(self.settings, run)
         except Exception as exc:
-            log.exception("run %s: preparing the launch failed", run.id)
-            await self.store.transition(
-                run.id,
-                [runs.QUEUED],
-                runs.FAILED,
-                f"launch preparation failed: {exc}",
-                error_code="launch",
-                error_message=str(exc),
-            )
+            await self._launch_failed(run.id, runs.QUEUED, "launch preparation failed", exc)
             return
         moved = await self.store.transition(
             run.id,
@@ -178,15 +181,7 @@ class Supervisor:
         try:
             handle = self.executor.spawn(spec)
         except Exception as exc:
-            log.exception("run %s: spawn failed", run.id)
-            await self.store.transition(
-                run.id,
-                [runs.STARTING],
-                runs.FAILED,
-                f"launch failed: {exc}",
-                error_code="launch",
-                error_message=str(exc),
-            )
+            await self._launch_failed(run.id, runs.STARTING, "launch failed", exc)
             return
         await self.store.transition(
             run.id,
