@@ -20,7 +20,7 @@ from localrun.supervisor import Supervisor
 log = logging.getLogger("localrun")
 
 SETTINGS = web.AppKey("settings", Settings)
-CLIENT_MAX_SIZE = 64 * 1024 * 1024
+CLIENT_MAX_SIZE = 1024 * 1024  # bodies read whole (JSON, forms); uploads are streamed
 
 
 async def _runtime(app: web.Application) -> AsyncIterator[None]:

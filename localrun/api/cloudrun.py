@@ -193,6 +193,9 @@ async def respond(request: web.Request, run: Run, status: int = 200) -> web.Resp
 # request bodies
 
 
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data"}
+
+
 async def form(request: web.Request) -> dict[str, str]:
     """Form fields (urlencoded or multipart) or a JSON object; {} for an empty body."""
     if not request.can_read_body:
@@ -203,6 +206,11 @@ async def form(request: web.Request) -> dict[str, str]:
         if not isinstance(body, dict):
             raise Invalid("the request body must be a JSON object or a form")
         return {str(k): str(v) for k, v in body.items() if v is not None}
+    if request.content_type not in FORM_TYPES:
+        raise Invalid(
+            f"a {request.content_type} body is not a form: send the fields form-encoded "
+            "(application/x-www-form-urlencoded or multipart/form-data) or as a JSON object"
+        )
     posted = await request.post()
     return {k: v for k, v in posted.items() if isinstance(v, str)}
 
@@ -296,10 +304,17 @@ def patch_operations(body: Any) -> list[tuple[str, str, Any]]:
 # views
 
 
+CREATE_FIELDS = {"model", "version", "run_name"}
+
+
 @both("POST", "/runs")
 async def create_run(request: web.Request) -> web.Response:
     who = await owner(request)
     fields = await form(request)
+    unknown = sorted(set(fields) - CREATE_FIELDS)
+    if unknown:
+        allowed = ", ".join(sorted(CREATE_FIELDS))
+        raise Invalid(f"unknown form field {unknown[0][:40]!r}; a run takes {allowed}")
     model = fields.get("model", "wrf").strip().lower() or "wrf"
     if model != "wrf":
         raise Invalid(f"model {model!r} is not available; the only model is wrf")

@@ -196,6 +196,19 @@ async def test_create_takes_a_multipart_form_and_refuses_other_models(
     assert "wrf" in await assert_error(resp, 400)
 
 
+async def test_create_refuses_what_is_not_a_run_form_and_stores_nothing(
+    client: Client, auth: dict[str, str], service: Service
+) -> None:
+    resp = await client.post("/v1/runs", data={"modle": "wrf"}, headers=auth)
+    assert "unknown form field 'modle'" in await assert_error(resp, 400)
+    resp = await client.post("/v1/runs", data=b"a" * 100, headers=auth)
+    assert "application/octet-stream body is not a form" in await assert_error(resp, 400)
+    form_type = {**auth, "Content-Type": "application/x-www-form-urlencoded"}
+    resp = await client.post("/v1/runs", data=b"a" * (2 << 20), headers=form_type)
+    await assert_error(resp, 413)
+    assert await service.count_runs("alice") == 0
+
+
 def test_every_internal_state_has_a_cloudrun_status() -> None:
     assert set(STATUS) == set(runs.STATES)
     assert STATUS[runs.QUEUED] == STATUS[runs.STARTING] == "starting"

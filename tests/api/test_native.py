@@ -92,6 +92,8 @@ async def test_bad_input_is_a_json_4xx_and_stores_nothing(
     await assert_error(
         await client.post("/localrun/v1/runs", json={"cores": "many"}, headers=auth), 400
     )
+    huge = {"name": "x" * (2 << 20)}
+    await assert_error(await client.post("/localrun/v1/runs", json=huge, headers=auth), 413)
     assert await service.store.count_runs(None) == 0
     run = await create(client, auth)
     for bad in ("../evil", "a/b", ".."):
