@@ -14,6 +14,7 @@ from aiohttp import BodyPartReader, web
 from localrun import __version__, runs
 from localrun.api.formats import iso_z, parse_time
 from localrun.api.keys import service
+from localrun.api.openapi import BODIES, document
 from localrun.errors import Invalid
 from localrun.runs import Event, Run
 from localrun.service import Service
@@ -23,6 +24,8 @@ PREFIX = "/localrun/v1"
 routes = web.RouteTableDef()
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
+CREATE_FIELDS = frozenset(BODIES[("post", PREFIX + "/runs")])
+START_FIELDS = frozenset(BODIES[("post", PREFIX + "/runs/{id}/start")])
 
 
 async def owner(request: web.Request) -> str:
@@ -33,7 +36,8 @@ async def owner(request: web.Request) -> str:
     return await service(request).owner_of(token.strip())
 
 
-async def json_body(request: web.Request) -> dict[str, Any]:
+async def json_body(request: web.Request, allowed: frozenset[str]) -> dict[str, Any]:
+    """The body's JSON object ({} when empty); a field outside `allowed` is refused."""
     if not request.can_read_body:
         return {}
     raw = await request.read()
@@ -42,6 +46,9 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     body = json.loads(raw)
     if not isinstance(body, dict):
         raise Invalid("the request body must be a JSON object")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise Invalid(f"unknown field {unknown[0][:40]!r}; this takes {', '.join(sorted(allowed))}")
     return body
 
 
@@ -103,7 +110,7 @@ async def _run_response(request: web.Request, run: Run, status: int = 200) -> we
 @routes.post(PREFIX + "/runs")
 async def create_run(request: web.Request) -> web.Response:
     who = await owner(request)
-    body = await json_body(request)
+    body = await json_body(request, CREATE_FIELDS)
     cores = body.get("cores")
     walltime = body.get("walltime_s")
     run = await service(request).create_run(
@@ -205,7 +212,7 @@ async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
 @routes.post(PREFIX + "/runs/{id}/start")
 async def start_run(request: web.Request) -> web.Response:
     who = await owner(request)
-    body = await json_body(request)
+    body = await json_body(request, START_FIELDS)
     cores = body.get("cores")
     run = await service(request).start(
         who,
@@ -304,6 +311,4 @@ async def healthz(request: web.Request) -> web.Response:
 
 @routes.get(PREFIX + "/openapi.json")
 async def openapi(request: web.Request) -> web.Response:
-    from localrun.api.openapi import document
-
     return web.json_response(document())

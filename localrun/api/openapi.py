@@ -20,7 +20,12 @@ OPERATIONS: list[tuple[str, str, str, list[dict[str, Any]]]] = [
     ("get", "/localrun/v1/runs/{id}", "Get a run (events=1 adds its events)", [_RUN_ID]),
     ("delete", "/localrun/v1/runs/{id}", "Delete a run's outputs; the record stays", [_RUN_ID]),
     ("post", "/localrun/v1/runs/{id}/inputs", "Upload input files (multipart)", [_RUN_ID]),
-    ("post", "/localrun/v1/runs/{id}/start", "Start a ready run (JSON: cores)", [_RUN_ID]),
+    (
+        "post",
+        "/localrun/v1/runs/{id}/start",
+        "Start a ready run (JSON: cores, oversubscribe)",
+        [_RUN_ID],
+    ),
     ("post", "/localrun/v1/runs/{id}/stop", "Stop a run", [_RUN_ID]),
     ("get", "/localrun/v1/runs/{id}/events", "Every state transition of a run", [_RUN_ID]),
     ("get", "/localrun/v1/runs/{id}/logs", "Read a log from a byte offset (follow=s)", [_RUN_ID]),
@@ -39,6 +44,22 @@ OPERATIONS: list[tuple[str, str, str, list[dict[str, Any]]]] = [
 
 _PUBLIC = {"/healthz", "/localrun/v1/openapi.json"}
 
+_INT = {"type": "integer", "minimum": 1}
+# The JSON bodies; a field not listed is refused with 400.
+BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("post", "/localrun/v1/runs"): {
+        "name": {"type": "string"},
+        "model": {"type": "string", "default": "wrf"},
+        "version": {"type": "string", "default": "latest"},
+        "cores": _INT,
+        "walltime_s": _INT,
+    },
+    ("post", "/localrun/v1/runs/{id}/start"): {
+        "cores": _INT,
+        "oversubscribe": {"type": "boolean", "default": False},
+    },
+}
+
 
 def document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
@@ -53,6 +74,13 @@ def document() -> dict[str, Any]:
         }
         if path in _PUBLIC:
             operation["security"] = []
+        if (method, path) in BODIES:
+            schema = {
+                "type": "object",
+                "properties": BODIES[(method, path)],
+                "additionalProperties": False,
+            }
+            operation["requestBody"] = {"content": {"application/json": {"schema": schema}}}
         paths.setdefault(path, {})[method] = operation
     return {
         "openapi": "3.0.3",

@@ -92,6 +92,8 @@ async def test_bad_input_is_a_json_4xx_and_stores_nothing(
     await assert_error(
         await client.post("/localrun/v1/runs", json={"cores": "many"}, headers=auth), 400
     )
+    resp = await client.post("/localrun/v1/runs", json={"cors": 2}, headers=auth)
+    assert "unknown field 'cors'" in await assert_error(resp, 400)
     huge = {"name": "x" * (2 << 20)}
     await assert_error(await client.post("/localrun/v1/runs", json=huge, headers=auth), 413)
     assert await service.store.count_runs(None) == 0
@@ -107,6 +109,9 @@ async def test_bad_input_is_a_json_4xx_and_stores_nothing(
         await assert_error(resp, 400)
     assert [p.name for p in service.paths(run["id"]).input.iterdir()] == []
     await assert_error(await client.post(f"/localrun/v1/runs/{run['id']}/start", headers=auth), 409)
+    start = f"/localrun/v1/runs/{run['id']}/start"
+    resp = await client.post(start, json={"core": 1}, headers=auth)
+    assert "unknown field 'core'" in await assert_error(resp, 400)
 
 
 async def test_bad_namelist_is_refused_and_keeps_the_old_one(
