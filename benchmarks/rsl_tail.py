@@ -19,7 +19,7 @@ from pathlib import Path
 from localrun.wrf.rsl import RslReader
 
 REPO = Path(__file__).resolve().parents[1]
-FIXTURES = Path(os.environ.get("LOCALRUN_FIXTURES", REPO.parent / "shared" / "wrf-fixtures"))
+FIXTURES = Path(os.environ.get("LOCALRUN_FIXTURES", REPO / "tests" / "fixtures" / "wrf"))
 SAMPLE = FIXTURES / "killed_sigterm" / "rsl.out.0000"
 FALLBACK = (
     b"Timing for main: time 0001-01-01_00:27:48 on domain   1:    0.07273 elapsed seconds\n"

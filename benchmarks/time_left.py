@@ -21,7 +21,7 @@ from localrun.wrf.estimate import estimate_time
 from localrun.wrf.monitor import Monitor
 
 REPO = Path(__file__).resolve().parents[1]
-CASE = REPO.parent / "shared" / "wrf-fixtures" / "case_quarter_ss"
+CASE = REPO / "tests" / "fixtures" / "wrf" / "case_quarter_ss"
 
 
 def main() -> None:

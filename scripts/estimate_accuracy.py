@@ -34,9 +34,7 @@ from localrun.wrf.estimate import CostModel, Sample, estimate_time, fit, make_sa
 from localrun.wrf.namelist import Case, read_case
 
 REPO = Path(__file__).resolve().parents[1]
-DEFAULT_FIXTURES = Path(
-    os.environ.get("LOCALRUN_FIXTURES", REPO.parent / "shared" / "wrf-fixtures")
-)
+DEFAULT_FIXTURES = Path(os.environ.get("LOCALRUN_FIXTURES", REPO / "tests" / "fixtures" / "wrf"))
 MEASURED_FULL_RUN = {1: 93.6, 2: 47.5}  # WRF.md §7: case_quarter_ss, 600 steps
 CALIBRATION_RUNS = ("success_np1", "success_np2", "success_nested_np2")
 SHORT_CASE = "success_np1"  # the 10-minute (50-step) namelist the simulator runs

@@ -25,7 +25,7 @@ from localrun.config import Settings
 from localrun.service import Service
 
 REPO = Path(__file__).resolve().parents[1]
-FIXTURES = Path(os.environ.get("LOCALRUN_FIXTURES", REPO.parent / "shared" / "wrf-fixtures"))
+FIXTURES = Path(os.environ.get("LOCALRUN_FIXTURES", REPO / "tests" / "fixtures" / "wrf"))
 EXAMPLE = REPO / "localrun" / "example_case"
 
 

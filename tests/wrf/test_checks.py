@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from pathlib import Path
@@ -11,12 +10,7 @@ import pytest
 
 from localrun.wrf import namelist_vars
 from localrun.wrf.checks import Problem, check_case, check_names, parse_groups
-
-FIXTURES = Path(
-    os.environ.get(
-        "LOCALRUN_FIXTURES", Path(__file__).resolve().parents[3] / "shared" / "wrf-fixtures"
-    )
-)
+from tests.conftest import FIXTURES
 
 SUCCESS = {
     "case_quarter_ss": 2,

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from localrun.wrf.decomposition import Layout, check_ranks, layout, smallest_patch
 from localrun.wrf.namelist import Case, case_from_groups, read_case
-
-FIXTURES = Path(
-    os.environ.get(
-        "LOCALRUN_FIXTURES", Path(__file__).resolve().parents[3] / "shared" / "wrf-fixtures"
-    )
-)
+from tests.conftest import FIXTURES
 
 
 def grid_case(e_we: int, e_sn: int, **domains: Any) -> Case:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import asdict, replace
-from pathlib import Path
 
 import pytest
 
@@ -25,12 +23,8 @@ from localrun.wrf.estimate import (
 )
 from localrun.wrf.estimate_table import format_duration
 from localrun.wrf.namelist import Case, read_case
+from tests.conftest import FIXTURES
 
-FIXTURES = Path(
-    os.environ.get(
-        "LOCALRUN_FIXTURES", Path(__file__).resolve().parents[3] / "shared" / "wrf-fixtures"
-    )
-)
 # Full 120-minute runs of case_quarter_ss on the fixture machine (WRF.md §7, fixture README).
 MEASURED = {1: 93.6, 2: 47.5}
 CALIBRATION_RUNS = ("success_np1", "success_np2", "success_nested_np2")

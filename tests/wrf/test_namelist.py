@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from localrun.wrf.namelist import NamelistError, read_case, wrf_time
-
-FIXTURES = Path(
-    os.environ.get(
-        "LOCALRUN_FIXTURES", Path(__file__).resolve().parents[3] / "shared" / "wrf-fixtures"
-    )
-)
+from tests.conftest import FIXTURES
 
 
 def namelist(scenario: str) -> str:
