@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -12,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from localrun.errors import Invalid, NotFound, TooLarge
+from localrun.errors import Invalid, NoSpace, NotFound, TooLarge
 
 CHUNK = 1024 * 1024
 
@@ -89,6 +90,13 @@ async def save_stream(chunks: AsyncIterator[bytes], dest: Path, limit: int) -> t
                 digest.update(chunk)
                 out.write(chunk)
         os.replace(part, dest)
+    except OSError as exc:
+        part.unlink(missing_ok=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise NoSpace(
+                f"no space left for {dest.name} in {dest.parent}: {exc.strerror}"
+            ) from None
+        raise
     except BaseException:
         part.unlink(missing_ok=True)
         raise

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import errno
+import io
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -156,3 +158,27 @@ def test_stage_files_unpacks_a_folder_archive_and_refuses_a_name_twice(tmp_path:
     ]
     with pytest.raises(Invalid, match=r"two input files give namelist\.input"):
         files.stage_files([("namelist.input", tmp_path / "namelist.input")] * 2, tmp_path / "again")
+
+
+async def test_a_full_disk_is_a_clear_507_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Full(io.BytesIO):
+        def write(self, data: bytes) -> int:  # type: ignore[override]
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    real_open = open
+
+    def fake_open(path: Path, mode: str = "r", *args: object) -> object:
+        real_open(path, mode).close()
+        return Full()
+
+    monkeypatch.setattr(files, "open", fake_open, raising=False)
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b"data"
+
+    with pytest.raises(files.NoSpace, match=r"no space left for f\.bin") as info:
+        await files.save_stream(chunks(), tmp_path / "f.bin", limit=100)
+    assert info.value.status == 507
+    assert list(tmp_path.iterdir()) == []

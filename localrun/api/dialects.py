@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -55,6 +56,7 @@ _HTTP_CODES = {
     409: "conflict",
     413: "too_large",
     415: "unsupported_media_type",
+    507: "no_space",
 }
 
 
@@ -76,6 +78,12 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
         return dialect.render(400, "invalid", f"the request body is not valid JSON: {exc}")
     except (ConnectionResetError, TimeoutError):
         raise
+    except OSError as exc:
+        if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+            log.exception("unhandled error on %s %s", request.method, request.path)
+            return dialect.render(500, "internal", "internal error; the daemon log has the details")
+        log.error("disk full on %s %s: %s", request.method, request.path, exc)
+        return dialect.render(507, "no_space", "the disk holding localrun's data is full")
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return dialect.render(500, "internal", "internal error; the daemon log has the details")
