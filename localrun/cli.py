@@ -16,6 +16,7 @@ from typing import Any
 
 from localrun import __version__
 from localrun.config import SETTINGS, Settings, SettingsError, load
+from localrun.errors import StartupError
 from localrun.runs import TERMINAL
 
 EXAMPLE_FILES = ("namelist.input", "wrfinput_d01")
@@ -92,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"localrun: bad setting: {exc}", file=sys.stderr)
         return 2
+    except StartupError as exc:
+        print(f"localrun: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # the CLI shows a message, not a traceback, for what a user did

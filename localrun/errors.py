@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 
+class StartupError(RuntimeError):
+    """The daemon cannot start for a reason the user can fix (e.g. its port is taken)."""
+
+
 class ServiceError(Exception):
     status = 400
     code = "invalid"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
+import re
 import socket
 import ssl
 from collections.abc import AsyncIterator
@@ -16,6 +18,7 @@ from localrun.api.keys import SERVICE
 from localrun.app import init_app
 from localrun.config import Settings
 from localrun.demo import demo_run
+from localrun.errors import StartupError
 
 log = logging.getLogger("localrun")
 
@@ -42,10 +45,14 @@ def notify_systemd(message: str) -> None:
 
 def serve(settings: Settings, demo: bool = False) -> None:
     app = init_app(settings)
-    scheme = "https" if settings.tls else "http"
+
+    def listening(banner: str) -> None:
+        """run_app's banner comes once every socket is bound: only then is the daemon ready."""
+        found = re.search(r"Running on (\S+)", banner)
+        log.info("localrun listening on %s", found.group(1) if found else banner.strip())
+        notify_systemd("READY=1")
 
     async def ready(app: web.Application) -> AsyncIterator[None]:
-        notify_systemd("READY=1")
         task = None
         if demo:
             task = asyncio.create_task(demo_run(app[SERVICE]))
@@ -55,17 +62,25 @@ def serve(settings: Settings, demo: bool = False) -> None:
             task.cancel()
 
     app.cleanup_ctx.append(ready)
-    log.info("localrun listening on %s://%s:%d", scheme, settings.host, settings.port)
-    web.run_app(
-        app,
-        host=settings.host,
-        port=settings.port,
-        ssl_context=ssl_context(settings),
-        print=None,
-        access_log=None,
-        shutdown_timeout=5,
-        handle_signals=True,
-    )
+    try:
+        web.run_app(
+            app,
+            host=settings.host,
+            port=settings.port,
+            ssl_context=ssl_context(settings),
+            print=listening,
+            access_log=None,
+            shutdown_timeout=5,
+            handle_signals=True,
+        )
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+            raise
+        reason = os.strerror(exc.errno or 0).lower()
+        hint = " (another localrun? choose --port)" if exc.errno == errno.EADDRINUSE else ""
+        raise StartupError(
+            f"cannot listen on {settings.host}:{settings.port}: {reason}{hint}"
+        ) from None
 
 
 def data_dir_hint(settings: Settings) -> Path:

@@ -85,3 +85,32 @@ def test_demo_runs_the_example_to_success(daemon: Daemon, tmp_path: Path) -> Non
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_a_taken_port_is_a_clear_message_not_a_traceback(daemon: Daemon) -> None:
+    done = daemon.localrun("serve", "--port", str(daemon.port))
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{daemon.port}: address already in use" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_systemd_hears_ready_once_the_port_is_bound(daemon: Daemon, tmp_path: Path) -> None:
+    daemon.kill()
+    address = str(tmp_path / "notify")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(address)
+        server.settimeout(30)
+        env = {**daemon.env, "NOTIFY_SOCKET": address}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "localrun", "serve", "--port", str(daemon.port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            assert server.recv(100) == b"READY=1"
+            with socket.create_connection(("127.0.0.1", daemon.port), timeout=2):
+                pass  # bound before READY=1 was sent
+        finally:
+            proc.terminate()
+            proc.wait(10)
