@@ -524,6 +524,7 @@ class Service:
     async def create_job(
         self,
         owner: str,
+        family: str,
         *,
         name: str,
         model: str,
@@ -558,7 +559,7 @@ class Service:
                 exports = " ".join(f"{k}={shlex.quote(text)}" for k, _, text in combo)
                 run = await self.create_run(
                     owner,
-                    "rescale",
+                    family,
                     name=name if len(combos) == 1 else f"{name} (run {index})",
                     model=model,
                     version=version,

@@ -33,6 +33,7 @@ from aiohttp import BodyPartReader, web
 from localrun.api.formats import iso_z
 from localrun.api.keys import service
 from localrun.api.rescale import (
+    FAMILY,
     V1,
     V2,
     both,
@@ -333,7 +334,7 @@ async def json_object(request: web.Request) -> dict[str, Any]:
 async def list_jobs(request: web.Request) -> web.Response:
     who = await owner(request)
     svc = service(request)
-    firsts = await svc.list_jobs(who, "rescale")
+    firsts = await svc.list_jobs(who, FAMILY)
     jobs = [await job_json(svc, who, await svc.job_runs(who, r.extra["job"]["id"])) for r in firsts]
     return listing(request, jobs)
 
@@ -342,7 +343,7 @@ async def list_jobs(request: web.Request) -> web.Response:
 async def create_job(request: web.Request) -> web.Response:
     who = await owner(request)
     svc = service(request)
-    job = await svc.create_job(who, **job_request(svc, await json_object(request)))
+    job = await svc.create_job(who, FAMILY, **job_request(svc, await json_object(request)))
     return web.json_response(await job_json(svc, who, job), status=201)
 
 
