@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
@@ -41,7 +41,7 @@ from aiohttp import BodyPartReader, web
 from localrun import runs
 from localrun.api.dialects import Dialect
 from localrun.api.formats import iso_z
-from localrun.api.keys import Handler, service, with_and_without_slash
+from localrun.api.keys import Handler, part_chunks, service, with_and_without_slash
 from localrun.errors import Conflict, Invalid, ServiceError, Unauthorized
 from localrun.runs import Run, StoredFile
 from localrun.service import NAMELIST, Service
@@ -400,7 +400,7 @@ async def upload_input(request: web.Request) -> web.Response:
             if not isinstance(part, BodyPartReader):
                 raise Invalid("nested multipart bodies are not supported")
             if part.filename:
-                stored = await svc.upload_input(who, run.id, part.filename, chunks(part))
+                stored = await svc.upload_input(who, run.id, part.filename, part_chunks(part))
             elif part.name in ("url", "name"):
                 fields[part.name] = (await part.text()).strip()
             else:
@@ -413,11 +413,6 @@ async def upload_input(request: web.Request) -> web.Response:
         raise Invalid("send the file as the multipart field 'file', or its URL as the field 'url'")
     body = {"file": {"id": str(stored.id), "name": stored.name, "size": stored.size}}
     return web.json_response(body, status=200)
-
-
-async def chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
-    while chunk := await part.read_chunk(1024 * 1024):
-        yield chunk
 
 
 @both("POST", "/runs/{id}/start")

@@ -1,8 +1,8 @@
 """Typed keys for what the application holds, and the helpers every API family shares."""
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from localrun.service import Service
 
@@ -28,3 +28,9 @@ def with_and_without_slash(
         return handler
 
     return register
+
+
+async def part_chunks(part: BodyPartReader, size: int = 1 << 20) -> AsyncIterator[bytes]:
+    """A multipart part's bytes as they arrive, never the whole part in memory."""
+    while chunk := await part.read_chunk(size):
+        yield chunk

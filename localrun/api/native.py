@@ -6,14 +6,13 @@ import base64
 import json
 import shutil
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 
 from localrun import __version__, runs
 from localrun.api.formats import iso_z, parse_time
-from localrun.api.keys import service
+from localrun.api.keys import part_chunks, service
 from localrun.api.openapi import BODIES, document
 from localrun.errors import Invalid
 from localrun.runs import Event, Run
@@ -193,7 +192,7 @@ async def upload_inputs(request: web.Request) -> web.Response:
     while (part := await reader.next()) is not None:
         if not isinstance(part, BodyPartReader) or not part.filename:
             raise Invalid("every part of the upload must be a file with a filename")
-        stored.append(await svc.upload_input(who, run.id, part.filename, _chunks(part)))
+        stored.append(await svc.upload_input(who, run.id, part.filename, part_chunks(part)))
     if not stored:
         raise Invalid("the upload holds no file")
     run = await svc.get_run(who, run.id)
@@ -202,11 +201,6 @@ async def upload_inputs(request: web.Request) -> web.Response:
         "run": run_json(svc, run),
     }
     return web.json_response(body, status=201)
-
-
-async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
-    while chunk := await part.read_chunk(1024 * 1024):
-        yield chunk
 
 
 @routes.post(PREFIX + "/runs/{id}/start")

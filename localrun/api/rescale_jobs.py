@@ -25,13 +25,12 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 
 from localrun.api.formats import iso_z
-from localrun.api.keys import service
+from localrun.api.keys import part_chunks, service
 from localrun.api.rescale import (
     FAMILY,
     V1,
@@ -127,17 +126,12 @@ async def upload(request: web.Request) -> web.Response:
     stored: StoredFile | None = None
     while (part := await reader.next()) is not None:
         if isinstance(part, BodyPartReader) and part.name == "file" and part.filename:
-            stored = await service(request).store_upload(who, part.filename, chunks(part))
+            stored = await service(request).store_upload(who, part.filename, part_chunks(part))
         elif isinstance(part, BodyPartReader):
             await part.release()
     if stored is None:
         raise Invalid("the upload holds no file: send it in the multipart field 'file'")
     return web.json_response(upload_json(stored), status=201)
-
-
-async def chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
-    while chunk := await part.read_chunk(1024 * 1024):
-        yield chunk
 
 
 async def file_json(svc: Service, who: str, stored: StoredFile) -> dict[str, Any]:
