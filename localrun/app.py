@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from localrun import files
 from localrun.api import cloudrun, native, rescale, rescale_jobs, rescale_runs
 from localrun.api.dialects import errors_middleware, register
 from localrun.api.keys import SERVICE
@@ -25,15 +26,17 @@ CLIENT_MAX_SIZE = 1024 * 1024  # bodies read whole (JSON, forms); uploads are st
 
 async def _runtime(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    settings.data_path.mkdir(parents=True, exist_ok=True)
-    store = await Store.open(settings.data_path / "localrun.db")
-    supervisor = Supervisor(settings, store, LocalExecutor(), launch_spec)
-    app[SERVICE] = Service(settings, store, supervisor)
-    await supervisor.start()
-    log.info("data directory %s, %d core(s) to hand out", settings.data_path, settings.total_cores)
-    yield
-    await supervisor.close()
-    await store.close()
+    # Two daemons on one data directory would both launch the same queued runs.
+    with files.exclusive_lock(settings.data_path / "daemon.lock", f"{settings.data_path}"):
+        store = await Store.open(settings.data_path / "localrun.db")
+        supervisor = Supervisor(settings, store, LocalExecutor(), launch_spec)
+        app[SERVICE] = Service(settings, store, supervisor)
+        await supervisor.start()
+        cores = settings.total_cores
+        log.info("data directory %s, %d core(s) to hand out", settings.data_path, cores)
+        yield
+        await supervisor.close()
+        await store.close()
 
 
 def init_app(settings: Settings) -> web.Application:

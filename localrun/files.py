@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import hashlib
 import os
 import shutil
 import stat
 import uuid
 import zipfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from localrun.errors import Invalid, NoSpace, NotFound, TooLarge
+from localrun.errors import Invalid, NoSpace, NotFound, StartupError, TooLarge
 
 CHUNK = 1024 * 1024
 
@@ -41,6 +43,25 @@ class RunPaths:
 
 def run_paths(data_dir: Path, run_id: str) -> RunPaths:
     return RunPaths(data_dir / "runs" / run_id)
+
+
+@contextlib.contextmanager
+def exclusive_lock(path: Path, what: str) -> Iterator[None]:
+    """Hold an exclusive lock on path while the block runs; StartupError when another process
+    holds it (its pid is in the file). The kernel drops the lock if this process dies."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise StartupError(f"{what} is in use by another localrun (pid {holder})") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 def safe_filename(name: str) -> str:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import errno
 import io
+import os
 import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from localrun import files
-from localrun.errors import Invalid, TooLarge
+from localrun.errors import Invalid, StartupError, TooLarge
 
 
 async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
@@ -182,3 +183,16 @@ async def test_a_full_disk_is_a_clear_507_and_leaves_nothing(
         await files.save_stream(chunks(), tmp_path / "f.bin", limit=100)
     assert info.value.status == 507
     assert list(tmp_path.iterdir()) == []
+
+
+def test_exclusive_lock_refuses_a_second_holder_and_frees_on_exit(tmp_path: Path) -> None:
+    lock = tmp_path / "d" / "daemon.lock"
+    with files.exclusive_lock(lock, "the data directory"):
+        assert lock.read_text() == f"{os.getpid()}\n"
+        with (
+            pytest.raises(StartupError, match=rf"in use by another localrun \(pid {os.getpid()}\)"),
+            files.exclusive_lock(lock, "the data directory"),
+        ):
+            pass
+    with files.exclusive_lock(lock, "the data directory"):
+        pass

@@ -87,8 +87,15 @@ def test_demo_runs_the_example_to_success(daemon: Daemon, tmp_path: Path) -> Non
         proc.wait(10)
 
 
-def test_a_taken_port_is_a_clear_message_not_a_traceback(daemon: Daemon) -> None:
-    done = daemon.localrun("serve", "--port", str(daemon.port))
+def test_a_taken_port_is_a_clear_message_not_a_traceback(daemon: Daemon, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "localrun", "serve", "--port", str(daemon.port)],
+        env={**daemon.env, "LOCALRUN_DATA_DIR": str(tmp_path / "other")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert done.returncode == 1
     assert f"cannot listen on 127.0.0.1:{daemon.port}: address already in use" in done.stderr
     assert "Traceback" not in done.stderr
@@ -114,3 +121,12 @@ def test_systemd_hears_ready_once_the_port_is_bound(daemon: Daemon, tmp_path: Pa
         finally:
             proc.terminate()
             proc.wait(10)
+
+
+def test_a_second_daemon_on_the_same_data_directory_is_refused(daemon: Daemon) -> None:
+    done = daemon.localrun("serve", "--port", str(free_port()))
+    assert done.returncode == 1
+    assert f"{daemon.data_dir} is in use by another localrun (pid {daemon.proc.pid})" in (
+        done.stderr
+    ), done.stderr
+    assert "Traceback" not in done.stderr
