@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import fcntl
@@ -14,6 +15,7 @@ import zipfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
 
 from localrun.errors import Invalid, NoSpace, NotFound, StartupError, TooLarge
 
@@ -93,6 +95,11 @@ def resolve_inside(base: Path, relpath: str) -> Path:
     return candidate
 
 
+def _absorb(out: BinaryIO, digest: Any, chunk: bytes) -> None:
+    digest.update(chunk)
+    out.write(chunk)
+
+
 async def save_stream(chunks: AsyncIterator[bytes], dest: Path, limit: int) -> tuple[int, str]:
     """Write chunks to a temporary name beside dest and rename it when complete.
 
@@ -101,15 +108,27 @@ async def save_stream(chunks: AsyncIterator[bytes], dest: Path, limit: int) -> t
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.parent / f".upload-{uuid.uuid4().hex}.part"
     digest, size = hashlib.md5(usedforsecurity=False), 0
+    loop = asyncio.get_running_loop()
     try:
-        # Chunk writes land in the page cache; a thread hop per chunk would cost more.
         with open(part, "wb") as out:  # noqa: ASYNC230
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > limit:
-                    raise TooLarge(f"upload exceeds the limit of {limit} bytes")
-                digest.update(chunk)
-                out.write(chunk)
+            # Hash and write each chunk in a worker thread (both release the GIL) while the
+            # event loop parses the next one: the two overlap, and the loop stays responsive.
+            pending: asyncio.Future[None] | None = None
+            failed: BaseException | None = None
+            try:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > limit:
+                        raise TooLarge(f"upload exceeds the limit of {limit} bytes")
+                    if pending is not None:
+                        await pending
+                    pending = loop.run_in_executor(None, _absorb, out, digest, chunk)
+            finally:
+                if pending is not None:  # the file must not close under a running write
+                    await asyncio.wait([pending])
+                    failed = pending.exception()
+            if failed is not None:
+                raise failed
         os.replace(part, dest)
     except OSError as exc:
         part.unlink(missing_ok=True)
