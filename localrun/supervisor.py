@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from localrun import runs
 from localrun.config import Settings
 from localrun.executor import Executor, Handle, LaunchSpec
@@ -136,10 +134,7 @@ class Supervisor:
         cwd = (run.launch or {}).get("cwd")
         if not argv or not cwd:
             return None
-        for proc in psutil.process_iter(["cmdline", "cwd", "create_time"]):
-            if proc.info["cmdline"] == argv and proc.info["cwd"] == cwd:
-                return Handle(proc.pid, proc.info["create_time"])
-        return None
+        return self.executor.find(argv, cwd)  # spawned, but the daemon died before noting pid
 
     # scheduling
 

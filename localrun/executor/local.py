@@ -73,6 +73,13 @@ class LocalExecutor:
             self._procs[handle.pid] = proc
         return same
 
+    def find(self, argv: list[str], cwd: str) -> Handle | None:
+        """The live process started with argv in cwd, if any (by us, before a restart)."""
+        for proc in psutil.process_iter(["cmdline", "cwd", "create_time"]):
+            if proc.info["cmdline"] in (argv, _wrapped(argv)) and proc.info["cwd"] == cwd:
+                return Handle(proc.pid, proc.info["create_time"])
+        return None
+
     def poll(self, handle: Handle) -> Exited | None:
         """Exited once the launcher is gone and nothing of its tree is left; what is left after
         the launcher ended is killed, as it would outlive the run."""

@@ -157,3 +157,16 @@ def test_an_aborted_mpi_run_leaves_no_hydra_file_in_tmp(tmp_path: Path) -> None:
     wait(lambda: ex.poll(handle) is not None, timeout=30)
     assert ex.poll(handle) != Exited(0)
     assert set(Path("/tmp").glob("hydra_hwloc_xmlfile_*")) <= before
+
+
+def test_find_knows_a_run_spawned_before_its_pid_was_noted(tmp_path: Path) -> None:
+    argv = [sys.executable, "-c", "import time; time.sleep(30)"]
+    handle = LocalExecutor().spawn(spec(tmp_path, argv))
+    try:
+        other = LocalExecutor()
+        wait(lambda: other.find(argv, str(tmp_path)) is not None)
+        assert other.find(argv, str(tmp_path)) == handle
+        assert other.find(argv, str(tmp_path / "elsewhere")) is None
+        assert other.find([*argv, "x"], str(tmp_path)) is None
+    finally:
+        os.kill(handle.pid, signal.SIGKILL)
