@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from localrun import files, mpi, runs, sweeps
+from localrun import fetch, files, mpi, runs, sweeps
 from localrun.config import Settings
 from localrun.errors import Conflict, Invalid, NotFound, Unauthorized
 from localrun.runs import Event, Run, StoredFile
@@ -397,66 +397,10 @@ class Service:
         self, owner: str, run_id: str, url: str, filename: str | None = None
     ) -> StoredFile:
         """An input fetched from http(s)://, or read from file:// under an allowed directory."""
-        import urllib.parse
-
         run = await self.get_run(owner, run_id)
-        parts = urllib.parse.urlsplit(url.strip())
-        name = filename or Path(urllib.parse.unquote(parts.path)).name
-        if not name:
-            raise Invalid(f"{url!r} names no file; give the file's name in the name field")
-        if parts.scheme == "file":
-            path = self._allowed_local_file(parts)
-            return await self.upload_input(owner, run.id, name, self._local_chunks(path))
-        if parts.scheme in ("http", "https") and parts.netloc:
-            return await self._fetch_input(owner, run.id, name, url.strip())
-        raise Invalid(f"{url!r}: the url must be http://, https:// or file://", code="fetch_failed")
-
-    def _allowed_local_file(self, parts: Any) -> Path:
-        import urllib.parse
-
-        allowed = [
-            Path(d.strip()).expanduser().resolve()
-            for d in self.settings.input_url_dirs.split(",")
-            if d.strip()
-        ]
-        if not allowed:
-            raise Invalid(
-                "file:// URLs are turned off; the input_url_dirs setting names the directories "
-                "they may read from",
-                code="fetch_failed",
-            )
-        if parts.netloc not in ("", "localhost"):
-            raise Invalid(f"file://{parts.netloc}/...: only local files can be read")
-        path = Path(urllib.parse.unquote(parts.path)).resolve()
-        if not any(path.is_relative_to(base) for base in allowed):
-            raise Invalid(
-                f"{path} is outside the directories file:// URLs may read from: "
-                + ", ".join(str(base) for base in allowed),
-                code="fetch_failed",
-            )
-        if not path.is_file():
-            raise Invalid(f"{path} is not a file that can be read", code="fetch_failed")
-        return path
-
-    async def _fetch_input(self, owner: str, run_id: str, name: str, url: str) -> StoredFile:
-        import aiohttp
-
-        timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=120)
-        try:
-            async with (
-                aiohttp.ClientSession(timeout=timeout) as session,
-                session.get(url) as resp,
-            ):
-                if resp.status != 200:
-                    raise Invalid(
-                        f"fetching {url} answered HTTP {resp.status} {resp.reason}",
-                        code="fetch_failed",
-                    )
-                chunks = resp.content.iter_chunked(files.CHUNK)
-                return await self.upload_input(owner, run_id, name, chunks)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            reason = str(exc) or type(exc).__name__
-            raise Invalid(f"cannot fetch {url}: {reason}", code="fetch_failed") from None
+        name = filename or fetch.file_name(url)
+        chunks = fetch.url_chunks(url, fetch.allowed_dirs(self.settings.input_url_dirs))
+        return await self.upload_input(owner, run.id, name, chunks)
 
     async def read_output(
         self,
@@ -474,15 +418,6 @@ class Service:
         return await asyncio.to_thread(
             output.read_output, paths, field, time1, time2, box, skip_unreadable=not run.terminal
         )
-
-    @staticmethod
-    async def _local_chunks(path: Path) -> AsyncIterator[bytes]:
-        handle = await asyncio.to_thread(path.open, "rb")
-        try:
-            while chunk := await asyncio.to_thread(handle.read, files.CHUNK):
-                yield chunk
-        finally:
-            handle.close()
 
     # Rescale
 
