@@ -8,7 +8,6 @@ directory (runs outlive the daemon by design), also after Ctrl-C or an exception
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -26,6 +25,8 @@ from types import FrameType
 from typing import Any
 
 import psutil
+
+from localrun.client import Client
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE = REPO / "localrun" / "example_case"
@@ -178,13 +179,7 @@ class Daemon:
         wait_http(self.url + "/healthz", self.proc)
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        request.add_header("Authorization", f"Bearer {self.token}")
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(request, timeout=60) as resp:
-            return json.loads(resp.read())
+        return Client(self.url, self.token, timeout=60).call(method, path, body)
 
     def work_dir(self, run_id: str) -> Path:
         return self.data_dir / "runs" / run_id / "work"

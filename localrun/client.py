@@ -91,27 +91,28 @@ class Client:
         except urllib.error.URLError as exc:
             raise ClientError(0, f"cannot reach localrun at {self.url}: {exc.reason}") from None
 
-    def _json(self, method: str, path: str, payload: Any = None, **kw: Any) -> Any:
+    def call(self, method: str, path: str, payload: Any = None, **kw: Any) -> Any:
+        """Any JSON call of the API: payload as the JSON body, the decoded answer back."""
         body = None if payload is None else json.dumps(payload).encode()
         headers = {"Content-Type": "application/json"} if body is not None else {}
         return json.loads(self._request(method, path, body, headers, **kw) or b"null")
 
     def health(self) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("GET", "/healthz")
+        result: dict[str, Any] = self.call("GET", "/healthz")
         return result
 
     def create_run(self, **fields: Any) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("POST", "/localrun/v1/runs", fields)
+        result: dict[str, Any] = self.call("POST", "/localrun/v1/runs", fields)
         return result
 
     def run(self, run_id: str, events: bool = False) -> dict[str, Any]:
         query = {"events": "1"} if events else None
-        result: dict[str, Any] = self._json("GET", f"/localrun/v1/runs/{run_id}", query=query)
+        result: dict[str, Any] = self.call("GET", f"/localrun/v1/runs/{run_id}", query=query)
         return result
 
     def runs(self, limit: int = 50, cursor: str | None = None, **filters: Any) -> dict[str, Any]:
         query = {"limit": limit, "cursor": cursor, **filters}
-        result: dict[str, Any] = self._json("GET", "/localrun/v1/runs", query=query)
+        result: dict[str, Any] = self.call("GET", "/localrun/v1/runs", query=query)
         return result
 
     def upload(self, run_id: str, paths: list[Path]) -> dict[str, Any]:
@@ -129,20 +130,20 @@ class Client:
 
     def start(self, run_id: str, cores: int | None = None) -> dict[str, Any]:
         payload = {} if cores is None else {"cores": cores}
-        result: dict[str, Any] = self._json("POST", f"/localrun/v1/runs/{run_id}/start", payload)
+        result: dict[str, Any] = self.call("POST", f"/localrun/v1/runs/{run_id}/start", payload)
         return result
 
     def stop(self, run_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self._json("POST", f"/localrun/v1/runs/{run_id}/stop", {})
+        result: dict[str, Any] = self.call("POST", f"/localrun/v1/runs/{run_id}/stop", {})
         return result
 
     def logs(self, run_id: str, name: str, offset: int, follow: int = 0) -> dict[str, Any]:
         query = {"name": name, "offset": offset, "follow": follow}
-        result: dict[str, Any] = self._json("GET", f"/localrun/v1/runs/{run_id}/logs", query=query)
+        result: dict[str, Any] = self.call("GET", f"/localrun/v1/runs/{run_id}/logs", query=query)
         return result
 
     def files(self, run_id: str) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._json("GET", f"/localrun/v1/runs/{run_id}/files")[
+        result: list[dict[str, Any]] = self.call("GET", f"/localrun/v1/runs/{run_id}/files")[
             "files"
         ]
         return result

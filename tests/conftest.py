@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import socket
@@ -21,6 +20,7 @@ from aiohttp.test_utils import TestClient
 
 from localrun.api.keys import SERVICE
 from localrun.app import init_app
+from localrun.client import Client
 from localrun.config import Settings
 from localrun.service import Service
 
@@ -128,13 +128,7 @@ class Daemon:
         self.proc.wait(timeout=30)
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data=data, method=method)
-        request.add_header("Authorization", f"Bearer {self.token}")
-        if data is not None:
-            request.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(request, timeout=30) as resp:
-            return json.loads(resp.read())
+        return Client(self.url, self.token, timeout=30).call(method, path, body)
 
 
 @pytest.fixture
