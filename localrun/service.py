@@ -328,13 +328,11 @@ class Service:
 
     def file_path(self, run: Run, relpath: str) -> Path:
         """A file of the run: what it wrote in work/, then its inputs and launcher logs."""
-        paths = self.paths(run.id)
         files.safe_relpath(relpath)
-        for base in (paths.work, paths.input, paths.logs):
-            try:
-                candidate = files.resolve_inside(base, relpath)
-            except Invalid:
-                continue  # work/ links to the staged inputs: found under input/ next
+        root = self.paths(run.id).root
+        for folder in ("work", "input", "logs"):
+            # Inside the run's root, so that work/'s links to its staged inputs resolve.
+            candidate = files.resolve_inside(root, f"{folder}/{relpath}")
             if candidate.is_file():
                 return candidate
         raise NotFound(f"run {run.id} has no file {relpath}")

@@ -196,20 +196,22 @@ class Supervisor:
             )
 
     def _watch_run(self, run: Run, handle: Handle) -> None:
-        paths = run_paths(self.settings.data_path, run.id)
         now = time.monotonic()
         elapsed = time.time() - (run.started_at or time.time())
         self._watches[run.id] = Watch(
             run_id=run.id,
             handle=handle,
-            monitor=Monitor(
-                paths.work, paths.input, run.cores, self.cost_model, shell=run.kind == "shell"
-            ),
+            monitor=self._monitor(run),
             started=now - elapsed,
             walltime_s=run.walltime_s,
             last_activity=now,
             extra={"cores": run.cores},
         )
+
+    def _monitor(self, run: Run) -> Monitor:
+        paths = run_paths(self.settings.data_path, run.id)
+        shell = run.kind == "shell"
+        return Monitor(paths.work, paths.input, run.cores, self.cost_model, shell=shell)
 
     # watching
 
@@ -275,7 +277,7 @@ class Supervisor:
         self, run: Run, exit_code: int | None, monitor: Monitor | None, stop_reason: str | None
     ) -> None:
         paths = run_paths(self.settings.data_path, run.id)
-        monitor = monitor or Monitor(paths.work, paths.input, run.cores, shell=run.kind == "shell")
+        monitor = monitor or self._monitor(run)
         monitor.poll()
         outcome = monitor.outcome(exit_code, _read_text(paths.logs / "mpirun.stdout"), stop_reason)
         moved = await self.store.transition(
