@@ -49,8 +49,7 @@ from _harness import (
 )
 from aiohttp import web
 
-from localrun import runs
-from localrun.runs import Run
+from localrun.runs import Run, State
 from localrun.service import hash_token, new_token
 from localrun.store import Store, _event, _run_columns
 from localrun.wrf.monitor import Monitor
@@ -84,7 +83,7 @@ def simulated_progress() -> dict[str, Any]:
 
 def make_run(index: int, progress: dict[str, Any], now: float) -> Run:
     """Mostly finished runs; one in ten failed or cancelled, one in twenty ready."""
-    state = [runs.SUCCEEDED] * 17 + [runs.FAILED, runs.CANCELLED, runs.READY]
+    state = [State.SUCCEEDED] * 17 + [State.FAILED, State.CANCELLED, State.READY]
     run = Run(
         id=f"bench-{index:05d}-{random.getrandbits(32):08x}",
         owner=OWNER,
@@ -98,16 +97,16 @@ def make_run(index: int, progress: dict[str, Any], now: float) -> Run:
         cores=2,
         extra={"required_inputs": ["namelist.input", "wrfinput_d01"]},
     )
-    if run.state == runs.READY:
+    if run.state == State.READY:
         return run
     run.queued_at, run.started_at, run.ended_at = run.created_at + 1, run.created_at + 2, now
     run.launch = {"argv": [MPIEXEC, "-np", "2", SIMULATOR], "cwd": f"/data/runs/{run.id}/work"}
     run.pid, run.pid_create_time = 10_000 + index, run.started_at
     run.usage = {"cpu_percent": 187.3, "rss_bytes": 212_000_000, "processes": 4}
     run.progress = progress
-    if run.state == runs.SUCCEEDED:
+    if run.state == State.SUCCEEDED:
         run.exit_code = 0
-    elif run.state == runs.FAILED:
+    elif run.state == State.FAILED:
         run.exit_code, run.error_code = 1, "cfl"
         run.error_message = "d01 0001-01-01_00:12:00  points exceeded cfl=2 in domain d01"
         run.error_hint = "reduce time_step"
@@ -134,7 +133,7 @@ async def fill(db: Path, data_dir: Path, count: int, progress: dict[str, Any]) -
             sql = f"INSERT INTO runs({', '.join(row)}) VALUES ({marks})"
             statements.append((sql, list(row.values())))
             statements.append(_event(run.id, run.state, "created", run.created_at))
-            if run.state == runs.READY:
+            if run.state == State.READY:
                 inputs = data_dir / "runs" / run.id / "input"
                 inputs.mkdir(parents=True)
                 for name in ("namelist.input", "wrfinput_d01"):

@@ -4,23 +4,33 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-CREATED = "created"
-READY = "ready"
-QUEUED = "queued"
-STARTING = "starting"
-RUNNING = "running"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-CANCELLED = "cancelled"
-TIMED_OUT = "timed_out"
-LOST = "lost"
 
-STATES = (CREATED, READY, QUEUED, STARTING, RUNNING, SUCCEEDED, FAILED, CANCELLED, TIMED_OUT, LOST)
-TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED, TIMED_OUT, LOST})
-LIVE = frozenset({STARTING, RUNNING})
-STARTABLE = frozenset({READY})
+class State(StrEnum):
+    CREATED = "created"
+    READY = "ready"
+    QUEUED = "queued"
+    STARTING = "starting"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    TIMED_OUT = "timed_out"
+    LOST = "lost"
+
+
+class StopReason(StrEnum):
+    """Why the daemon ended a live run; decides the terminal state (see wrf.monitor)."""
+
+    USER = "user"
+    TIMED_OUT = "timed_out"
+    STALLED = "stalled"
+
+
+TERMINAL = frozenset({State.SUCCEEDED, State.FAILED, State.CANCELLED, State.TIMED_OUT, State.LOST})
+LIVE = frozenset({State.STARTING, State.RUNNING})
 
 JSON_FIELDS = ("launch", "progress", "usage", "extra")
 
@@ -33,7 +43,7 @@ class Run:
     name: str
     model: str
     version: str
-    state: str
+    state: State
     walltime_s: int
     created_at: float
     seq: int = 0
@@ -48,7 +58,7 @@ class Run:
     pid: int | None = None
     pid_create_time: float | None = None
     stop_requested_at: float | None = None
-    stop_reason: str | None = None
+    stop_reason: StopReason | None = None
     exit_code: int | None = None
     error_code: str | None = None
     error_message: str | None = None
@@ -73,6 +83,9 @@ class Run:
             if data.get(name) is not None:
                 data[name] = json.loads(data[name])
         data["oversubscribe"] = bool(data.get("oversubscribe"))
+        data["state"] = State(data["state"])
+        if data.get("stop_reason") is not None:
+            data["stop_reason"] = StopReason(data["stop_reason"])
         if data.get("extra") is None:
             data["extra"] = {}
         return cls(**data)
@@ -83,7 +96,7 @@ class Event:
     id: int
     run_id: str
     at: float
-    state: str
+    state: State
     message: str
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from localrun import fetch, files, mpi, runs, sweeps
 from localrun.config import Settings
 from localrun.errors import Conflict, Invalid, NotFound, Unauthorized
-from localrun.runs import Event, Run, StoredFile
+from localrun.runs import Event, Run, State, StopReason, StoredFile
 from localrun.store import Store
 from localrun.supervisor import Supervisor
 from localrun.wrf import output
@@ -130,7 +130,7 @@ class Service:
             name=name or f"{model}-{version}",
             model=model.lower(),
             version=version,
-            state=runs.CREATED if kind == "wrf" else runs.READY,
+            state=State.CREATED if kind == "wrf" else State.READY,
             walltime_s=walltime_s or self.settings.walltime_s,
             created_at=time.time(),
             kind=kind,
@@ -188,7 +188,7 @@ class Service:
     ) -> StoredFile:
         run = await self.get_run(owner, run_id)
         name = files.safe_filename(filename)
-        if run.state not in (runs.CREATED, runs.READY):
+        if run.state not in (State.CREATED, State.READY):
             raise Conflict(f"run {run.id} is {run.state}: inputs can only change before it starts")
         paths = self.paths(run.id)
         incoming = paths.input / f".upload-{uuid.uuid4().hex}.in"
@@ -221,11 +221,11 @@ class Service:
             if run.extra.get("required_inputs") != required:
                 run = await self.update_extra(run, required_inputs=required)
         missing = self.missing_inputs(run)
-        if run.state == runs.CREATED and not missing:
-            await self.store.transition(run.id, [runs.CREATED], runs.READY, "all inputs present")
-        elif run.state == runs.READY and missing:
+        if run.state == State.CREATED and not missing:
+            await self.store.transition(run.id, [State.CREATED], State.READY, "all inputs present")
+        elif run.state == State.READY and missing:
             await self.store.transition(
-                run.id, [runs.READY], runs.CREATED, "missing " + ", ".join(missing)
+                run.id, [State.READY], State.CREATED, "missing " + ", ".join(missing)
             )
         refreshed = await self.store.get_run(run_id)
         assert refreshed is not None
@@ -247,18 +247,18 @@ class Service:
         self, owner: str, run_id: str, cores: int | None = None, oversubscribe: bool = False
     ) -> Run:
         run = await self.get_run(owner, run_id)
-        if run.state == runs.CREATED:
+        if run.state == State.CREATED:
             missing = ", ".join(self.missing_inputs(run))
             raise Conflict(f"run {run.id} cannot start: inputs missing: {missing}")
-        if run.state != runs.READY:
+        if run.state != State.READY:
             raise Conflict(f"run {run.id} is {run.state}; only a ready run can start")
         cores = cores or run.cores
         self._check_cores(cores, oversubscribe)
         await asyncio.to_thread(self._check_launchable, run, cores)
         moved = await self.store.transition(
             run.id,
-            [runs.READY],
-            runs.QUEUED,
+            [State.READY],
+            State.QUEUED,
             f"queued for {cores} core(s)",
             cores=cores,
             oversubscribe=oversubscribe,
@@ -285,12 +285,12 @@ class Service:
 
     async def stop(self, owner: str, run_id: str, reason: str = "stopped by request") -> Run:
         run = await self.get_run(owner, run_id)
-        if run.state in (runs.CREATED, runs.READY, runs.QUEUED):
+        if run.state in (State.CREATED, State.READY, State.QUEUED):
             await self.store.transition(
-                run.id, [runs.CREATED, runs.READY, runs.QUEUED], runs.CANCELLED, reason
+                run.id, [State.CREATED, State.READY, State.QUEUED], State.CANCELLED, reason
             )
         elif run.state in runs.LIVE:
-            await self.supervisor.request_stop(run.id, "user", reason)
+            await self.supervisor.request_stop(run.id, StopReason.USER, reason)
         else:
             raise Conflict(f"run {run.id} is {run.state}; there is nothing to stop")
         return await self.get_run(owner, run_id)
@@ -516,7 +516,7 @@ class Service:
         except BaseException as exc:
             for run in made:
                 await self.store.transition(
-                    run.id, [runs.READY], runs.CANCELLED, f"job creation failed: {exc}"
+                    run.id, [State.READY], State.CANCELLED, f"job creation failed: {exc}"
                 )
             raise
         finally:
@@ -547,7 +547,7 @@ class Service:
     async def submit_job(self, owner: str, job_id: str) -> list[Run]:
         """Queue every run of the job; a job is submitted once."""
         job = await self.job_runs(owner, job_id)
-        waiting = [r for r in job if r.state == runs.READY]
+        waiting = [r for r in job if r.state == State.READY]
         if not waiting:
             raise Conflict(f"job {job_id} was submitted already")
         for run in waiting:

@@ -16,7 +16,7 @@ from localrun import runs
 from localrun.config import Settings
 from localrun.executor import Executor, Handle, LaunchSpec
 from localrun.files import run_paths
-from localrun.runs import Run
+from localrun.runs import Run, State, StopReason
 from localrun.store import Store
 from localrun.wrf.estimate import DEFAULT_MODEL, CostModel, Sample, fit
 from localrun.wrf.monitor import Monitor
@@ -35,7 +35,6 @@ class Watch:
     walltime_s: int
     last_activity: float
     stop_task: asyncio.Task[None] | None = None
-    stop_reason: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -111,11 +110,11 @@ class Supervisor:
         argv = list((run.launch or {}).get("argv") or [])
         handle = self._find_process(run, argv)
         if handle is not None and self.executor.adopt(handle, argv):
-            if run.state == runs.STARTING:
+            if run.state == State.STARTING:
                 await self.store.transition(
                     run.id,
-                    [runs.STARTING],
-                    runs.RUNNING,
+                    [State.STARTING],
+                    State.RUNNING,
                     "adopted after a daemon restart",
                     pid=handle.pid,
                     pid_create_time=handle.create_time,
@@ -140,7 +139,7 @@ class Supervisor:
 
     async def _schedule(self) -> None:
         total = self.settings.total_cores
-        for run in await self.store.runs_in([runs.QUEUED]):
+        for run in await self.store.runs_in([State.QUEUED]):
             need = min(run.cores, total)
             if self.cores_in_use + need > total:
                 return
@@ -151,7 +150,7 @@ class Supervisor:
         await self.store.transition(
             run_id,
             [state],
-            runs.FAILED,
+            State.FAILED,
             f"{what}: {exc}",
             error_code="launch",
             error_message=str(exc),
@@ -161,12 +160,12 @@ class Supervisor:
         try:
             spec = self.spec_for(self.settings, run)
         except Exception as exc:
-            await self._launch_failed(run.id, runs.QUEUED, "launch preparation failed", exc)
+            await self._launch_failed(run.id, State.QUEUED, "launch preparation failed", exc)
             return
         moved = await self.store.transition(
             run.id,
-            [runs.QUEUED],
-            runs.STARTING,
+            [State.QUEUED],
+            State.STARTING,
             "launching: " + " ".join(spec.argv),
             launch=spec.record(),
             started_at=time.time(),
@@ -176,12 +175,12 @@ class Supervisor:
         try:
             handle = self.executor.spawn(spec)
         except Exception as exc:
-            await self._launch_failed(run.id, runs.STARTING, "launch failed", exc)
+            await self._launch_failed(run.id, State.STARTING, "launch failed", exc)
             return
         await self.store.transition(
             run.id,
-            [runs.STARTING],
-            runs.RUNNING,
+            [State.STARTING],
+            State.RUNNING,
             f"running as pid {handle.pid}",
             pid=handle.pid,
             pid_create_time=handle.create_time,
@@ -192,7 +191,7 @@ class Supervisor:
         self._watch_run(stored, handle)
         if stored.stop_requested_at is not None:
             await self.request_stop(
-                run.id, stored.stop_reason or "user", "stop asked while starting"
+                run.id, stored.stop_reason or StopReason.USER, "stop asked while starting"
             )
 
     def _watch_run(self, run: Run, handle: Handle) -> None:
@@ -237,29 +236,28 @@ class Supervisor:
             return
         if now - watch.started > watch.walltime_s:
             self._begin_stop(
-                watch, "timed_out", f"wall-clock limit of {watch.walltime_s} s reached"
+                watch, StopReason.TIMED_OUT, f"wall-clock limit of {watch.walltime_s} s reached"
             )
         elif self._stalled(watch, now, sample.cpu_percent):
             quiet = round(now - watch.last_activity)
-            self._begin_stop(watch, "stalled", f"no progress for {quiet} s and no CPU use")
+            self._begin_stop(watch, StopReason.STALLED, f"no progress for {quiet} s and no CPU use")
 
     def _stalled(self, watch: Watch, now: float, cpu_percent: float) -> bool:
         limit = max(10 * (watch.monitor.median_step_s() or 0.0), self.settings.stall_floor_s)
         return now - watch.last_activity > limit and cpu_percent < STALL_CPU_PERCENT
 
-    async def request_stop(self, run_id: str, reason: str, message: str) -> None:
+    async def request_stop(self, run_id: str, reason: StopReason, message: str) -> None:
         """Record the request first, then signal; the watch loop records the outcome."""
         await self.store.update_run(run_id, stop_requested_at=time.time(), stop_reason=reason)
-        await self.store.add_event(run_id, runs.RUNNING, f"stop requested: {message}")
+        await self.store.add_event(run_id, State.RUNNING, f"stop requested: {message}")
         watch = self._watches.get(run_id)
         if watch is not None and watch.stop_task is None:
-            watch.stop_reason = reason
             watch.stop_task = asyncio.create_task(
                 self.executor.stop(watch.handle, self.settings.stop_grace_s)
             )
         self.kick()
 
-    def _begin_stop(self, watch: Watch, reason: str, message: str) -> None:
+    def _begin_stop(self, watch: Watch, reason: StopReason, message: str) -> None:
         log.warning("run %s: %s; stopping it", watch.run_id, message)
         asyncio.get_running_loop().create_task(self.request_stop(watch.run_id, reason, message))
 
@@ -274,7 +272,11 @@ class Supervisor:
         self.kick()
 
     async def _finish(
-        self, run: Run, exit_code: int | None, monitor: Monitor | None, stop_reason: str | None
+        self,
+        run: Run,
+        exit_code: int | None,
+        monitor: Monitor | None,
+        stop_reason: StopReason | None,
     ) -> None:
         paths = run_paths(self.settings.data_path, run.id)
         monitor = monitor or self._monitor(run)
@@ -286,8 +288,8 @@ class Supervisor:
             outcome.state,
             outcome.summary,
             exit_code=exit_code,
-            error_code=outcome.code if outcome.state != runs.SUCCEEDED else None,
-            error_message=outcome.message if outcome.state != runs.SUCCEEDED else None,
+            error_code=outcome.code if outcome.state != State.SUCCEEDED else None,
+            error_message=outcome.message if outcome.state != State.SUCCEEDED else None,
             error_hint=outcome.hint,
             progress=monitor.snapshot(),
         )
@@ -295,7 +297,7 @@ class Supervisor:
             log.info("run %s %s", run.id, outcome.summary)
             watched_to_the_end = exit_code is not None and run.started_at is not None
             wall_s = time.time() - (run.started_at or 0) if watched_to_the_end else None
-            succeeded = outcome.state == runs.SUCCEEDED
+            succeeded = outcome.state == State.SUCCEEDED
             sample = monitor.calibration_sample(self.host, wall_s) if succeeded else None
             if sample is not None:
                 await self.store.add_sample(run.id, self.host, sample)

@@ -5,10 +5,9 @@ import subprocess
 import time
 from pathlib import Path
 
-from localrun import runs
 from localrun.files import run_paths
 from localrun.launch import launch_spec, simulator_executable
-from localrun.runs import Run
+from localrun.runs import Run, State
 from tests.conftest import make_settings
 
 
@@ -20,7 +19,7 @@ def run(kind: str = "wrf", command: str | None = None, version: str = "4.7.1") -
         name="n",
         model="wrf",
         version=version,
-        state=runs.QUEUED,
+        state=State.QUEUED,
         walltime_s=60,
         created_at=time.time(),
         kind=kind,

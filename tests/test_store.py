@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from localrun import runs
-from localrun.runs import Run
+from localrun.runs import Run, State
 from localrun.store import Store, StoreError
 
 
@@ -20,7 +20,7 @@ def new_run(run_id: str = "r1", owner: str = "alice") -> Run:
         name="n",
         model="wrf",
         version="4.7.1",
-        state=runs.CREATED,
+        state=State.CREATED,
         walltime_s=60,
         created_at=time.time(),
     )
@@ -64,23 +64,23 @@ async def test_insert_writes_the_created_event(store: Store) -> None:
 
 async def test_transition_happens_once_under_races(store: Store) -> None:
     await store.insert_run(new_run(), "created")
-    await store.transition("r1", [runs.CREATED], runs.RUNNING, "go")
+    await store.transition("r1", [State.CREATED], State.RUNNING, "go")
     results = await asyncio.gather(
-        *[store.transition("r1", runs.LIVE, runs.SUCCEEDED, f"done {i}") for i in range(10)]
+        *[store.transition("r1", runs.LIVE, State.SUCCEEDED, f"done {i}") for i in range(10)]
     )
     assert results.count(True) == 1
     events = await store.events("r1")
-    assert [e.state for e in events].count(runs.SUCCEEDED) == 1
+    assert [e.state for e in events].count(State.SUCCEEDED) == 1
     run = await store.get_run("r1")
-    assert run is not None and run.state == runs.SUCCEEDED and run.ended_at is not None
+    assert run is not None and run.state == State.SUCCEEDED and run.ended_at is not None
 
 
 async def test_terminal_state_never_moves_again(store: Store) -> None:
     await store.insert_run(new_run(), "created")
-    assert await store.transition("r1", [runs.CREATED], runs.CANCELLED, "stop")
-    assert not await store.transition("r1", runs.STATES, runs.FAILED, "late")
+    assert await store.transition("r1", [State.CREATED], State.CANCELLED, "stop")
+    assert not await store.transition("r1", list(State), State.FAILED, "late")
     run = await store.get_run("r1")
-    assert run is not None and run.state == runs.CANCELLED
+    assert run is not None and run.state == State.CANCELLED
 
 
 async def test_owner_scoping_and_pagination(store: Store) -> None:

@@ -38,12 +38,11 @@ from urllib.parse import parse_qs
 
 from aiohttp import BodyPartReader, web
 
-from localrun import runs
 from localrun.api.dialects import Dialect
 from localrun.api.formats import iso_z
 from localrun.api.keys import Handler, part_chunks, service, with_and_without_slash
 from localrun.errors import Conflict, Invalid, ServiceError, Unauthorized
-from localrun.runs import Run, StoredFile
+from localrun.runs import Run, State, StoredFile
 from localrun.service import NAMELIST, Service
 from localrun.wrf.output import Box, parse_time
 
@@ -53,21 +52,21 @@ MAX_LIMIT = 100
 routes = web.RouteTableDef()
 
 STATUS = {
-    runs.CREATED: "created",
-    runs.READY: "ready",
-    runs.QUEUED: "starting",
-    runs.STARTING: "starting",
-    runs.RUNNING: "active",
-    runs.SUCCEEDED: "done",
-    runs.CANCELLED: "stopped",
-    runs.FAILED: "error",
-    runs.TIMED_OUT: "error",
-    runs.LOST: "error",
+    State.CREATED: "created",
+    State.READY: "ready",
+    State.QUEUED: "starting",
+    State.STARTING: "starting",
+    State.RUNNING: "active",
+    State.SUCCEEDED: "done",
+    State.CANCELLED: "stopped",
+    State.FAILED: "error",
+    State.TIMED_OUT: "error",
+    State.LOST: "error",
 }
 _DEFAULT_ERRORS = {
-    runs.FAILED: "the run failed",
-    runs.TIMED_OUT: "the run reached its wall-clock limit",
-    runs.LOST: "the run's processes are gone and left no outcome",
+    State.FAILED: "the run failed",
+    State.TIMED_OUT: "the run reached its wall-clock limit",
+    State.LOST: "the run's processes are gone and left no outcome",
 }
 _OPTION_IDS = uuid.UUID("6f1c0b7e-2d4a-4c1e-9b1a-5d3c2b1a0f9e")
 
@@ -133,13 +132,13 @@ def compute_options(run: Run, estimate: list[dict[str, Any]]) -> list[dict[str, 
 
 
 def percent_complete(run: Run) -> float:
-    if run.state == runs.SUCCEEDED:
+    if run.state == State.SUCCEEDED:
         return 100.0
     return run.percent
 
 
 def remaining_time(run: Run) -> int | None:
-    if run.state == runs.SUCCEEDED:
+    if run.state == State.SUCCEEDED:
         return 0
     left = (run.progress or {}).get("remaining_s")
     if run.terminal or left is None:
@@ -368,7 +367,7 @@ async def patch_run(request: web.Request) -> web.Response:
     changes: dict[str, Any] = {}
     for op, path, value in patch_operations(json.loads(raw) if raw.strip() else []):
         if path == "/selected_compute_option":
-            if run.state not in (runs.CREATED, runs.READY):
+            if run.state not in (State.CREATED, State.READY):
                 raise Conflict(f"run {run.id} has started; its compute option is fixed")
             clear = op == "remove" or value in (None, {})
             changes[path[1:]] = {} if clear else selection(await offered(svc, run), value)
@@ -443,7 +442,7 @@ async def start_run(request: web.Request) -> web.Response:
 @both("POST", "/runs/{id}/stop")
 async def stop_run(request: web.Request) -> web.Response:
     who, run = await own_run(request)
-    if run.state in (runs.CREATED, runs.READY):
+    if run.state in (State.CREATED, State.READY):
         raise Conflict(f"run {run.id} is {STATUS[run.state]}: only a started run can be stopped")
     run = await service(request).stop(who, run.id)
     return await respond(request, run)

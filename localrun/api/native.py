@@ -10,12 +10,12 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
-from localrun import __version__, runs
+from localrun import __version__
 from localrun.api.formats import iso_z, parse_time
 from localrun.api.keys import part_chunks, service
 from localrun.api.openapi import BODIES, document
 from localrun.errors import Invalid
-from localrun.runs import Event, Run
+from localrun.runs import Event, Run, State
 from localrun.service import Service
 from localrun.wrf.namelist import NamelistError, read_case
 
@@ -132,9 +132,9 @@ async def list_runs(request: web.Request) -> web.Response:
     filters: dict[str, Any] = {}
     if "state" in query:
         states = query["state"].split(",")
-        unknown = [s for s in states if s not in runs.STATES]
+        unknown = [s for s in states if s not in list(State)]
         if unknown:
-            raise Invalid(f"unknown state {unknown[0]!r}; states are {', '.join(runs.STATES)}")
+            raise Invalid(f"unknown state {unknown[0]!r}; states are {', '.join(State)}")
         filters["states"] = states
     if "name" in query:
         filters["name"] = query["name"]

@@ -53,7 +53,7 @@ from localrun.api.dialects import Dialect
 from localrun.api.formats import iso_z
 from localrun.api.keys import Handler, service, with_and_without_slash
 from localrun.errors import Invalid, NotFound, Unauthorized
-from localrun.runs import Event, Run, StoredFile
+from localrun.runs import Event, Run, State, StoredFile
 
 V2 = "/api/v2"
 V1 = "/api"
@@ -68,17 +68,17 @@ PENDING, QUEUED, STARTED, VALIDATED = "Pending", "Queued", "Started", "Validated
 EXECUTING, STOPPING, COMPLETED = "Executing", "Stopping", "Completed"
 ORDER = (PENDING, QUEUED, STARTED, VALIDATED, EXECUTING, STOPPING, COMPLETED)
 _WORDS = {
-    runs.CREATED: (PENDING,),
-    runs.READY: (PENDING,),
-    runs.QUEUED: (QUEUED,),
-    runs.STARTING: (STARTED, VALIDATED),
-    runs.RUNNING: (EXECUTING,),
+    State.CREATED: (PENDING,),
+    State.READY: (PENDING,),
+    State.QUEUED: (QUEUED,),
+    State.STARTING: (STARTED, VALIDATED),
+    State.RUNNING: (EXECUTING,),
 }
 _ENDINGS = {
-    runs.FAILED: "failed",
-    runs.TIMED_OUT: "timed out",
-    runs.LOST: "was lost",
-    runs.CANCELLED: "was stopped",
+    State.FAILED: "failed",
+    State.TIMED_OUT: "timed out",
+    State.LOST: "was lost",
+    State.CANCELLED: "was stopped",
 }
 
 
@@ -183,7 +183,7 @@ def run_timeline(run: Run, events: list[Event]) -> dict[str, tuple[float, str | 
 
 def outcome(run: Run) -> str:
     """Why the run ended, with localrun's diagnosis when it did not succeed."""
-    if run.state == runs.SUCCEEDED:
+    if run.state == State.SUCCEEDED:
         return "Completed successfully"
     reason = f"The run {_ENDINGS.get(run.state, run.state)}"
     if run.error_code:
@@ -198,7 +198,7 @@ def outcome(run: Run) -> str:
 def job_outcome(job: list[Run]) -> str:
     if len(job) == 1:
         return outcome(job[0])
-    bad = [(k, r) for k, r in enumerate(job, 1) if r.state != runs.SUCCEEDED]
+    bad = [(k, r) for k, r in enumerate(job, 1) if r.state != State.SUCCEEDED]
     if not bad:
         return f"Completed successfully: all {len(job)} runs succeeded"
     shown = "; ".join(f"run {k}: {outcome(r)}" for k, r in bad[:3])

@@ -14,6 +14,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from localrun.runs import State
 from localrun.wrf.decomposition import MIN_PATCH, layout
 from localrun.wrf.namelist_vars import known
 
@@ -55,7 +56,7 @@ class Diagnosis:
     message: the lines WRF (or mpirun) gave; hint: what to change, where one helps.
     """
 
-    state: str
+    state: State
     code: str
     message: str
     hint: str | None = None
@@ -87,7 +88,7 @@ def diagnose(
         return _after_success(marker, exit_code, sig, stop_requested)
     found = find_cause(files, stop_requested, sig)
     if found is not None:
-        return Diagnosis("failed", found.code, found.message, found.hint, exit_code, sig)
+        return Diagnosis(State.FAILED, found.code, found.message, found.hint, exit_code, sig)
     return _without_cause(exit_code, sig, stop_requested, bool(files))
 
 
@@ -96,19 +97,21 @@ def command_outcome(exit_code: int | None, stop_requested: bool) -> Diagnosis:
     if stop_requested:
         return _without_cause(exit_code, None, True, False)
     if exit_code == 0:
-        return Diagnosis("succeeded", "ok", "the command exited 0", None, 0)
+        return Diagnosis(State.SUCCEEDED, "ok", "the command exited 0", None, 0)
     if exit_code is None:
-        return Diagnosis("lost", "lost", "the command's processes are gone; no exit code known")
+        return Diagnosis(State.LOST, "lost", "the command's processes are gone; no exit code known")
     if exit_code < 0:
         return Diagnosis(
-            "failed",
+            State.FAILED,
             "signal",
             f"the command was killed by signal {-exit_code} ({_signal_name(-exit_code)})",
             None,
             exit_code,
             -exit_code,
         )
-    return Diagnosis("failed", "exit", f"the command exited with code {exit_code}", None, exit_code)
+    return Diagnosis(
+        State.FAILED, "exit", f"the command exited with code {exit_code}", None, exit_code
+    )
 
 
 def rank_files(work_dir: Path) -> list[Path]:
@@ -170,9 +173,9 @@ def _after_success(
 ) -> Diagnosis:
     # A stop that lands after WRF finished does not undo the run.
     if exit_code in (0, None) or stop_requested:
-        return Diagnosis("succeeded", "ok", marker, None, exit_code, None)
+        return Diagnosis(State.SUCCEEDED, "ok", marker, None, exit_code, None)
     return Diagnosis(
-        "failed",
+        State.FAILED,
         "signal" if sig is not None else "exit",
         f"{marker}\nbut mpirun exited with code {exit_code}{_signal_words(sig)}",
         "WRF finished its steps, so its outputs are probably complete; mpirun's stdout and "
@@ -188,11 +191,11 @@ def _without_cause(
     if stop_requested:
         ended = "" if exit_code is None else f" (mpirun exit code {exit_code}{_signal_words(sig)})"
         return Diagnosis(
-            "cancelled", "cancelled", f"stopped on request{ended}", None, exit_code, sig
+            State.CANCELLED, "cancelled", f"stopped on request{ended}", None, exit_code, sig
         )
     if sig is not None:
         return Diagnosis(
-            "failed",
+            State.FAILED,
             "signal",
             f"a process of the run was killed by signal {sig} ({_signal_name(sig)})",
             "nothing in the rsl files explains it: something outside WRF ended the run "
@@ -201,17 +204,19 @@ def _without_cause(
             sig,
         )
     if exit_code is None:
-        return Diagnosis("lost", "lost", "the run's processes are gone and its logs name no cause")
+        return Diagnosis(
+            State.LOST, "lost", "the run's processes are gone and its logs name no cause"
+        )
     if exit_code == 0:
         return Diagnosis(
-            "failed",
+            State.FAILED,
             "incomplete",
             "mpirun exited 0 but WRF never printed SUCCESS COMPLETE WRF",
             "the run was interrupted from outside; rsl.out.0000 ends at the last step it finished",
             exit_code,
         )
     return Diagnosis(
-        "failed",
+        State.FAILED,
         "exit",
         f"mpirun exited with code {exit_code} and WRF logged no error",
         _exit_hint(exit_code, any_logs),

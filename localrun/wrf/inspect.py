@@ -43,7 +43,7 @@ def inspect_dir(
     exit_code = exit_code if exit_code is not None else _known_exit_code(directory)
     mpirun_stdout = mpirun_stdout if mpirun_stdout is not None else _known_stdout(directory)
     found = diagnose(directory, exit_code=exit_code, mpirun_stdout=mpirun_stdout)
-    state = found.state
+    state: str = found.state
     if state == "lost":
         state, code = "unknown", "unknown"
     else:

@@ -7,24 +7,23 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from localrun.runs import State, StopReason
 from localrun.wrf import diagnose as diagnosis
 from localrun.wrf.estimate import DEFAULT_MODEL, CostModel, estimate_time, make_sample
 from localrun.wrf.namelist import Case, NamelistError, read_case
 from localrun.wrf.rsl import RslReader, progress_json
 
-STOP_STATES = {"user": "cancelled", "timed_out": "timed_out", "stalled": "failed"}
-
 
 @dataclass(frozen=True)
 class Outcome:
-    state: str
+    state: State
     code: str
     message: str
     hint: str | None
 
     @property
     def summary(self) -> str:
-        if self.state == "succeeded":
+        if self.state == State.SUCCEEDED:
             return "succeeded"
         text = self.state if self.code == self.state else f"{self.state} ({self.code})"
         first = self.message.splitlines()[0] if self.message else ""
@@ -74,7 +73,7 @@ class Monitor:
         }
 
     def outcome(
-        self, exit_code: int | None, mpirun_stdout: str | None, stop_reason: str | None
+        self, exit_code: int | None, mpirun_stdout: str | None, stop_reason: StopReason | None
     ) -> Outcome:
         stop_requested = stop_reason is not None
         if self.shell and not diagnosis.rank_files(self.work_dir):
@@ -86,12 +85,12 @@ class Monitor:
                 mpirun_stdout=mpirun_stdout,
                 stop_requested=stop_requested,
             )
-        if found.state == "succeeded" or stop_reason is None or stop_reason == "user":
+        if found.state == State.SUCCEEDED or stop_reason in (None, StopReason.USER):
             return Outcome(found.state, found.code, found.message, found.hint)
-        if stop_reason == "timed_out":
-            return Outcome("timed_out", "timed_out", "the wall-clock limit was reached", None)
+        if stop_reason == StopReason.TIMED_OUT:
+            return Outcome(State.TIMED_OUT, "timed_out", "the wall-clock limit was reached", None)
         return Outcome(
-            "failed",
+            State.FAILED,
             "stalled",
             "no new time step and no CPU use for too long; the run was killed",
             "look at the end of rsl.error.* for a crash that left the run hanging",

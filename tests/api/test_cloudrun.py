@@ -15,8 +15,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
-from localrun import runs
 from localrun.api.cloudrun import STATUS
+from localrun.runs import State
 from localrun.service import Service
 from tests.api.cloudrun_client import check_run
 from tests.conftest import EXAMPLE, free_port
@@ -167,10 +167,10 @@ async def test_create_refuses_what_is_not_a_run_form_and_stores_nothing(
 
 
 def test_every_internal_state_has_a_cloudrun_status() -> None:
-    assert set(STATUS) == set(runs.STATES)
-    assert STATUS[runs.QUEUED] == STATUS[runs.STARTING] == "starting"
-    assert STATUS[runs.RUNNING] == "active"
-    assert {STATUS[s] for s in (runs.FAILED, runs.TIMED_OUT, runs.LOST)} == {"error"}
+    assert set(STATUS) == set(list(State))
+    assert STATUS[State.QUEUED] == STATUS[State.STARTING] == "starting"
+    assert STATUS[State.RUNNING] == "active"
+    assert {STATUS[s] for s in (State.FAILED, State.TIMED_OUT, State.LOST)} == {"error"}
 
 
 async def test_a_failed_run_carries_an_error_object_with_its_diagnosis(
@@ -179,8 +179,8 @@ async def test_a_failed_run_carries_an_error_object_with_its_diagnosis(
     run = await create(client, auth)
     await service.store.transition(
         run["id"],
-        [runs.CREATED],
-        runs.FAILED,
+        [State.CREATED],
+        State.FAILED,
         "failed",
         error_code="cfl",
         error_message="WRF stopped: 7 points exceeded the CFL limit",
