@@ -7,7 +7,7 @@
    against the measured full runs (93.6 s, 47.5 s), with the default cost model and after
    calibration on the fixture runs success_np1/np2/nested_np2 (run.json medians and wall time,
    plus the Writing lines of their rsl.out.0000).
-2. The simulator (localrun.wrf.simulator, started as `mpiexec -np N localrun-wrf-sim` in a run
+2. The simulator (localrun.wrf.sim.main, started as `mpiexec -np N localrun-wrf-sim` in a run
    directory): when it is installed, it runs the 10-minute case at 1 and 2 ranks, the runs become
    samples, and the estimate after calibration on them is held against the simulator's own
    wall times (fitted on all runs, and leave-one-out).
@@ -92,7 +92,7 @@ def fixture_samples(fixtures: Path) -> list[Sample]:
 
 def simulator_available() -> str | None:
     """None when the simulator can run here, else why not."""
-    if importlib.util.find_spec("localrun.wrf.simulator") is None:
+    if importlib.util.find_spec("localrun.wrf.sim.main") is None:
         return "localrun/wrf/simulator.py is not there yet"
     for tool in ("mpiexec", "localrun-wrf-sim"):
         if not (Path(sys.prefix) / "bin" / tool).exists():

@@ -13,8 +13,8 @@ from localrun.errors import Invalid, NotFound
 from localrun.wrf import output
 from localrun.wrf.namelist import read_case, wrf_time
 from localrun.wrf.output import Box, history_files, parse_time, read_output
-from localrun.wrf.sim_grid import geometry, latlon
-from localrun.wrf.sim_output import Frame, write_history
+from localrun.wrf.sim.grid import geometry, latlon
+from localrun.wrf.sim.output import Frame, write_history
 from tests.conftest import EXAMPLE, FIXTURES
 
 SAMPLE = FIXTURES / "success_np2" / "wrfout_sample.nc"

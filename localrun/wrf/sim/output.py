@@ -11,7 +11,7 @@ import netCDF4
 import numpy as np
 
 from localrun.wrf.namelist import Domain, wrf_time
-from localrun.wrf.sim_grid import CEN_LAT, CEN_LON, THETA0, Array
+from localrun.wrf.sim.grid import CEN_LAT, CEN_LON, THETA0, Array
 
 DIMENSIONS = (
     ("e_we", "WEST-EAST_GRID_DIMENSION", "west_east_stag"),

@@ -8,9 +8,9 @@ import signal
 import time
 from typing import NoReturn
 
-from localrun.wrf import sim_log as fmt
-from localrun.wrf.sim_log import Rsl
-from localrun.wrf.sim_mpi import COMM, barrier
+from localrun.wrf.sim import log as fmt
+from localrun.wrf.sim.log import Rsl
+from localrun.wrf.sim.mpi import COMM, barrier
 
 
 def sleep_until(deadline: float) -> None:

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import numpy as np
 
-from localrun.wrf import sim_grid as grid
-from localrun.wrf import sim_log as fmt
 from localrun.wrf.namelist import Case, Domain, wrf_time
-from localrun.wrf.sim_domains import DomainRun
-from localrun.wrf.sim_exit import die_all, die_by_signal, hang, sleep_until
-from localrun.wrf.sim_log import Rsl
-from localrun.wrf.sim_mpi import COMM, barrier, gather, halo_exchange
-from localrun.wrf.sim_namelist import Knobs
-from localrun.wrf.sim_output import Frame, write_history, write_restart
+from localrun.wrf.sim import grid as grid
+from localrun.wrf.sim import log as fmt
+from localrun.wrf.sim.domains import DomainRun
+from localrun.wrf.sim.exit import die_all, die_by_signal, hang, sleep_until
+from localrun.wrf.sim.log import Rsl
+from localrun.wrf.sim.mpi import COMM, barrier, gather, halo_exchange
+from localrun.wrf.sim.namelist import Knobs
+from localrun.wrf.sim.output import Frame, write_history, write_restart
 
 HISTORY_US, RESTART_US = 0.6, 3.2  # serial output cost per grid point (WRF.md §7's w)
 STABLE, SLOW_BLOWUP = 1.75, 2.75  # time_step / (6 dx[km]) above which the run blows up

@@ -7,11 +7,11 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from localrun.wrf import sim_grid as grid
 from localrun.wrf.decomposition import Layout
 from localrun.wrf.namelist import Case, Domain
-from localrun.wrf.sim_mpi import COMM, allreduce_max
-from localrun.wrf.sim_namelist import Knobs
+from localrun.wrf.sim import grid as grid
+from localrun.wrf.sim.mpi import COMM, allreduce_max
+from localrun.wrf.sim.namelist import Knobs
 
 WORK_FRACTION = 0.7  # share of a step's modelled time spent computing; the rest is slept
 _EPS = 1e-6

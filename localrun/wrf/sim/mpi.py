@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from mpi4py import MPI
 
-from localrun.wrf.sim_grid import Array, Patch
+from localrun.wrf.sim.grid import Array, Patch
 
 COMM: Any = MPI.COMM_WORLD
 _HALO_TAG, _GATHER_TAG = 100, 200

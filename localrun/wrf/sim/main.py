@@ -22,15 +22,15 @@ from pathlib import Path
 
 import f90nml
 
-from localrun.wrf import sim_log as fmt
 from localrun.wrf.decomposition import Layout, layout, patch_problem
 from localrun.wrf.namelist import Case, Domain, NamelistError, read_case, wrf_time
-from localrun.wrf.sim_domains import DomainRun, build_runs, calibrate
-from localrun.wrf.sim_exit import die_all, die_root, park, sleep_until
-from localrun.wrf.sim_grid import Patch, patches, per_domain, split
-from localrun.wrf.sim_log import STARS, Rsl
-from localrun.wrf.sim_mpi import COMM, barrier
-from localrun.wrf.sim_namelist import (
+from localrun.wrf.sim import log as fmt
+from localrun.wrf.sim.domains import DomainRun, build_runs, calibrate
+from localrun.wrf.sim.exit import die_all, die_root, park, sleep_until
+from localrun.wrf.sim.grid import Patch, patches, per_domain, split
+from localrun.wrf.sim.log import STARS, Rsl
+from localrun.wrf.sim.mpi import COMM, barrier
+from localrun.wrf.sim.namelist import (
     KnobError,
     Knobs,
     error_lines,
@@ -38,8 +38,8 @@ from localrun.wrf.sim_namelist import (
     namelist_output,
     read_knobs,
 )
-from localrun.wrf.sim_output import read_restart, size_mismatches
-from localrun.wrf.sim_run import RESTART_US, Integration
+from localrun.wrf.sim.output import read_restart, size_mismatches
+from localrun.wrf.sim.run import RESTART_US, Integration
 
 INPUT_US = 0.5  # reading an input or restart file, per grid point (restart: RESTART_US)
 _NOT_FOUND = "ierr=       -1021"

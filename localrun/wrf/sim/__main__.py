@@ -1,0 +1,3 @@
+from localrun.wrf.sim.main import main
+
+main()
