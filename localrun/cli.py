@@ -18,6 +18,7 @@ from localrun import __version__
 from localrun.config import SETTINGS, Settings, SettingsError, load
 from localrun.errors import StartupError
 from localrun.runs import TERMINAL
+from localrun.wrf.estimate_table import format_duration
 
 EXAMPLE_FILES = ("namelist.input", "wrfinput_d01")
 
@@ -243,16 +244,9 @@ def progress_line(run: dict[str, Any], width: int = 30) -> str:
     filled = int(width * percent / 100)
     bar = "#" * filled + "-" * (width - filled)
     left = progress.get("remaining_s")
-    left_text = "?" if left is None else _duration(float(left))
+    left_text = "?" if left is None else format_duration(float(left))
     model_time = progress.get("model_time") or "-"
     return f"[{bar}] {percent:5.1f}%  {run['state']:<9} model {model_time}  left {left_text}   "
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _ending(run: dict[str, Any]) -> str:

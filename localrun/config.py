@@ -6,11 +6,11 @@ import os
 import shutil
 import sys
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
 
 import platformdirs
 import psutil
@@ -39,86 +39,45 @@ def default_mpirun() -> str:
     return shutil.which("mpiexec") or shutil.which("mpirun") or "mpiexec"
 
 
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    type: type
-    default: Callable[[], Any] | Any
-    help: str
-
-    def default_value(self) -> Any:
-        return self.default() if callable(self.default) else self.default
-
-    @property
-    def env(self) -> str:
-        return "LOCALRUN_" + self.name.upper()
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting("host", str, "127.0.0.1", "Address to listen on."),
-    Setting("port", int, 8080, "TCP port to listen on (0 picks a free one)."),
-    Setting(
-        "allow_remote",
-        bool,
-        False,
-        "Allow a non-loopback host without TLS (only behind a trusted network).",
-    ),
-    Setting("tls_cert", str, "", "PEM certificate file; with tls_key the daemon speaks HTTPS."),
-    Setting("tls_key", str, "", "PEM private key file for tls_cert."),
-    Setting("data_dir", str, _default_data_dir, "Where the database and run directories live."),
-    Setting("cores", int, 0, "Cores the daemon may hand out to runs (0 = physical cores)."),
-    Setting("mpirun", str, default_mpirun, "MPI launcher (mpiexec/mpirun) used for every run."),
-    Setting(
-        "models",
-        str,
-        "",
-        "Real model executables, 'wrf:4.7.1=/path/wrf.exe' separated by commas; "
-        "empty = the built-in simulator for every version.",
-    ),
-    Setting("walltime_s", int, 24 * 3600, "Default wall-clock limit of a run, in seconds."),
-    Setting("stop_grace_s", float, 10.0, "Seconds between SIGTERM and SIGKILL when stopping."),
-    Setting("stall_floor_s", float, 120.0, "Least silence before the stall watchdog acts."),
-    Setting("poll_interval_s", float, 1.0, "How often the supervisor samples live runs."),
-    Setting("max_upload_bytes", int, 50 * 1024**3, "Largest single upload accepted, in bytes."),
-    Setting("sim_speed", float, 1.0, "Speed factor of the built-in simulator (10 = 10x faster)."),
-    Setting("cost_per_core_hour", float, 0.0, "Price of one core-hour, used in estimates."),
-    Setting(
-        "input_url_dirs",
-        str,
-        "",
-        "Directories, separated by commas, that file:// input URLs may read from "
-        "(empty = file:// URLs refused).",
-    ),
-    Setting("log_level", str, "info", "debug, info, warning or error."),
-)
-
-_BY_NAME = {s.name: s for s in SETTINGS}
+def setting(default: Any, help: str) -> Any:
+    """A field of Settings: its default (a callable is called for each Settings) and its help."""
+    if callable(default):
+        return field(default_factory=default, metadata={"help": help})
+    return field(default=default, metadata={"help": help})
 
 
 @dataclass(frozen=True)
 class Settings:
-    host: str = "127.0.0.1"
-    port: int = 8080
-    allow_remote: bool = False
-    tls_cert: str = ""
-    tls_key: str = ""
-    data_dir: str = field(default_factory=_default_data_dir)
-    cores: int = 0
-    mpirun: str = field(default_factory=default_mpirun)
-    models: str = ""
-    walltime_s: int = 24 * 3600
-    stop_grace_s: float = 10.0
-    stall_floor_s: float = 120.0
-    poll_interval_s: float = 1.0
-    max_upload_bytes: int = 50 * 1024**3
-    sim_speed: float = 1.0
-    cost_per_core_hour: float = 0.0
-    input_url_dirs: str = ""
-    log_level: str = "info"
+    """Every setting, declared once: a new setting is one field here."""
+
+    host: str = setting("127.0.0.1", "Address to listen on.")
+    port: int = setting(8080, "TCP port to listen on (0 picks a free one).")
+    allow_remote: bool = setting(
+        False, "Allow a non-loopback host without TLS (only behind a trusted network)."
+    )
+    tls_cert: str = setting("", "PEM certificate file; with tls_key the daemon speaks HTTPS.")
+    tls_key: str = setting("", "PEM private key file for tls_cert.")
+    data_dir: str = setting(_default_data_dir, "Where the database and run directories live.")
+    cores: int = setting(0, "Cores the daemon may hand out to runs (0 = physical cores).")
+    mpirun: str = setting(default_mpirun, "MPI launcher (mpiexec/mpirun) used for every run.")
+    models: str = setting(
+        "",
+        "Real model executables, 'wrf:4.7.1=/path/wrf.exe' separated by commas; "
+        "empty = the built-in simulator for every version.",
+    )
+    walltime_s: int = setting(24 * 3600, "Default wall-clock limit of a run, in seconds.")
+    stop_grace_s: float = setting(10.0, "Seconds between SIGTERM and SIGKILL when stopping.")
+    stall_floor_s: float = setting(120.0, "Least silence before the stall watchdog acts.")
+    poll_interval_s: float = setting(1.0, "How often the supervisor samples live runs.")
+    max_upload_bytes: int = setting(50 * 1024**3, "Largest single upload accepted, in bytes.")
+    sim_speed: float = setting(1.0, "Speed factor of the built-in simulator (10 = 10x faster).")
+    cost_per_core_hour: float = setting(0.0, "Price of one core-hour, used in estimates.")
+    input_url_dirs: str = setting(
+        "",
+        "Directories, separated by commas, that file:// input URLs may read from "
+        "(empty = file:// URLs refused).",
+    )
+    log_level: str = setting("info", "debug, info, warning or error.")
 
     @cached_property
     def data_path(self) -> Path:
@@ -143,6 +102,30 @@ class Settings:
     @property
     def tls(self) -> bool:
         return bool(self.tls_cert and self.tls_key)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A setting as the CLI, the environment and the config file see it."""
+
+    name: str
+    type: type
+    help: str
+
+    @property
+    def env(self) -> str:
+        return "LOCALRUN_" + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+_TYPES = get_type_hints(Settings)
+SETTINGS: tuple[Setting, ...] = tuple(
+    Setting(f.name, _TYPES[f.name], f.metadata["help"]) for f in fields(Settings)
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
 
 
 def cast(setting: Setting, raw: Any, source: str) -> Any:
@@ -213,7 +196,3 @@ def _validate(settings: Settings) -> None:
         if getattr(settings, name) <= 0:
             raise SettingsError(f"{name}: must be positive")
     settings.model_paths  # noqa: B018 - raises SettingsError on a malformed value
-
-
-def setting_names() -> list[str]:
-    return [f.name for f in fields(Settings)]

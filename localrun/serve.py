@@ -6,11 +6,10 @@ import asyncio
 import errno
 import logging
 import os
-import re
+import signal
 import socket
 import ssl
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from aiohttp import web
 
@@ -27,7 +26,13 @@ def ssl_context(settings: Settings) -> ssl.SSLContext | None:
     if not settings.tls:
         return None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    try:
+        context.load_cert_chain(settings.tls_cert, settings.tls_key)
+    except (OSError, ssl.SSLError) as exc:
+        what = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise StartupError(
+            f"cannot use tls_cert {settings.tls_cert} / tls_key {settings.tls_key}: {what}"
+        ) from None
     return context
 
 
@@ -44,44 +49,52 @@ def notify_systemd(message: str) -> None:
 
 
 def serve(settings: Settings, demo: bool = False) -> None:
+    asyncio.run(_serve(settings, demo))
+
+
+async def _serve(settings: Settings, demo: bool) -> None:
     app = init_app(settings)
 
-    def listening(banner: str) -> None:
-        """run_app's banner comes once every socket is bound: only then is the daemon ready."""
-        found = re.search(r"Running on (\S+)", banner)
-        log.info("localrun listening on %s", found.group(1) if found else banner.strip())
-        notify_systemd("READY=1")
-
-    async def ready(app: web.Application) -> AsyncIterator[None]:
-        task = None
-        if demo:
-            task = asyncio.create_task(demo_run(app[SERVICE]))
+    async def demo_task(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(demo_run(app[SERVICE])) if demo else None
         yield
-        notify_systemd("STOPPING=1")
         if task is not None:
             task.cancel()
 
-    app.cleanup_ctx.append(ready)
+    app.cleanup_ctx.append(demo_task)
+    context = ssl_context(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=5, handle_signals=False)
+    await runner.setup()
     try:
-        web.run_app(
-            app,
-            host=settings.host,
-            port=settings.port,
-            ssl_context=ssl_context(settings),
-            print=listening,
-            access_log=None,
-            shutdown_timeout=5,
-            handle_signals=True,
-        )
-    except OSError as exc:
-        if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
-            raise
-        reason = os.strerror(exc.errno or 0).lower()
-        hint = " (another localrun? choose --port)" if exc.errno == errno.EADDRINUSE else ""
-        raise StartupError(
-            f"cannot listen on {settings.host}:{settings.port}: {reason}{hint}"
-        ) from None
+        site = web.TCPSite(runner, settings.host, settings.port, ssl_context=context)
+        try:
+            await site.start()
+        except OSError as exc:
+            raise _listen_error(settings, exc) from None
+        scheme = "https" if context else "http"
+        bound = ", ".join(_url(scheme, address) for address in runner.addresses)
+        log.info("localrun listening on %s", bound)
+        notify_systemd("READY=1")
+        await stop.wait()
+        notify_systemd("STOPPING=1")
+    finally:
+        await runner.cleanup()
 
 
-def data_dir_hint(settings: Settings) -> Path:
-    return settings.data_path
+def _url(scheme: str, address: object) -> str:
+    if isinstance(address, tuple):
+        host, port = address[0], address[1]
+        return f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+    return str(address)
+
+
+def _listen_error(settings: Settings, exc: OSError) -> Exception:
+    if exc.errno not in (errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.EACCES):
+        return exc
+    reason = os.strerror(exc.errno or 0).lower()
+    hint = " (another localrun? choose --port)" if exc.errno == errno.EADDRINUSE else ""
+    return StartupError(f"cannot listen on {settings.host}:{settings.port}: {reason}{hint}")

@@ -27,7 +27,7 @@ def test_progress_line() -> None:
     line = progress_line(
         {"state": "running", "progress": {"percent": 50, "remaining_s": 75, "model_time": "t"}}
     )
-    assert "50.0%" in line and "left 1:15" in line and "#" * 15 in line
+    assert "50.0%" in line and "left 1m 15s" in line and "#" * 15 in line
 
 
 def test_every_data_command_takes_json() -> None:

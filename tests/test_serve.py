@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import requests
@@ -129,4 +132,49 @@ def test_a_second_daemon_on_the_same_data_directory_is_refused(daemon: Daemon) -
     assert f"{daemon.data_dir} is in use by another localrun (pid {daemon.proc.pid})" in (
         done.stderr
     ), done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_port_zero_logs_the_port_it_was_given(tmp_path: Path, daemon: Daemon) -> None:
+    daemon.kill()
+    env = {**daemon.env, "LOCALRUN_LOG_LEVEL": "info"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "localrun", "serve", "--port", "0"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        found = None
+        deadline = time.monotonic() + 30
+        while found is None and time.monotonic() < deadline:
+            found = re.search(r"listening on http://127\.0\.0\.1:(\d+)", proc.stderr.readline())
+        assert found is not None
+        port = int(found.group(1))
+        assert port != 0
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+            assert answer.status == 200
+    finally:
+        proc.terminate()
+        assert proc.wait(10) == 0
+
+
+def test_missing_tls_files_are_one_line_not_a_traceback(daemon: Daemon, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "localrun", "serve", "--port", str(free_port())],
+        env={
+            **daemon.env,
+            "LOCALRUN_DATA_DIR": str(tmp_path / "other"),
+            "LOCALRUN_TLS_CERT": str(tmp_path / "absent.pem"),
+            "LOCALRUN_TLS_KEY": str(tmp_path / "absent.key"),
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "cannot use tls_cert" in done.stderr and "No such file" in done.stderr
     assert "Traceback" not in done.stderr

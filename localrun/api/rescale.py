@@ -118,10 +118,6 @@ def ours_v2(path: str) -> bool:
     return path == V2 or path.startswith(V2 + "/")
 
 
-def absolute(request: web.Request, path: str) -> str:
-    return str(request.url.with_path(path).with_query(None))
-
-
 def number(value: Any, name: str, minimum: float = -math.inf) -> float:
     try:
         result = float(value)

@@ -345,9 +345,6 @@ class Store:
             return None
         return StoredFile(**dict(row))
 
-    async def attach_file(self, file_id: int, run_id: str) -> None:
-        await self._run_write([("UPDATE files SET run_id = ? WHERE id = ?", (run_id, file_id))])
-
     async def delete_files(self, run_id: str, kind: str) -> None:
         await self._run_write([("DELETE FROM files WHERE run_id = ? AND kind = ?", (run_id, kind))])
 

@@ -18,10 +18,6 @@ def wrf_time(moment: datetime) -> str:
     return f"{moment.year:04d}-{moment:%m-%d_%H:%M:%S}"
 
 
-def parse_wrf_time(text: str) -> datetime:
-    return datetime.strptime(text[:19], WRF_TIME_FORMAT)
-
-
 class NamelistError(ValueError):
     """The namelist cannot be read or says something WRF would refuse."""
 
