@@ -27,7 +27,7 @@ def test_progress_line() -> None:
     line = progress_line(
         {"state": "running", "progress": {"percent": 50, "remaining_s": 75, "model_time": "t"}}
     )
-    assert "50.0%" in line and "left 1m 15s" in line and "#" * 15 in line
+    assert "50.0%" in line and "left 75.0 s" in line and "#" * 15 in line
 
 
 def test_every_data_command_takes_json() -> None:
@@ -79,3 +79,8 @@ def test_estimate_uses_this_hosts_calibration(
     assert main(["estimate", str(namelist), "--data-dir", str(tmp_path), "--cores", "2"]) == 0
     out = capsys.readouterr().out
     assert "calibrated on 1 run(s)" in out
+
+
+def test_progress_line_shows_long_waits_in_minutes() -> None:
+    line = progress_line({"state": "running", "progress": {"percent": 5, "remaining_s": 3725}})
+    assert "left 1h 02m" in line
