@@ -1,4 +1,5 @@
-"""init_app(settings): the aiohttp application with its store, supervisor and routes."""
+"""init_app(settings): the aiohttp application, one sub-application per API family, with the
+store, supervisor and service they share."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from localrun import files
-from localrun.api import cloudrun, native, rescale, rescale_jobs, rescale_runs
-from localrun.api.dialects import errors_middleware, register
-from localrun.api.keys import SERVICE
+from localrun.api import cloudrun, native, rescale
+from localrun.api.common import BODY_LIMIT
+from localrun.api.keys import SERVICE, SETTINGS
+from localrun.api.native import errors as native_errors
 from localrun.config import Settings
 from localrun.executor.local import LocalExecutor
 from localrun.launch import launch_spec
@@ -20,8 +22,7 @@ from localrun.supervisor import Supervisor
 
 log = logging.getLogger("localrun")
 
-SETTINGS = web.AppKey("settings", Settings)
-CLIENT_MAX_SIZE = 1024 * 1024  # bodies read whole (JSON, forms); uploads are streamed
+FAMILIES = (native, cloudrun, rescale)
 
 
 async def _runtime(app: web.Application) -> AsyncIterator[None]:
@@ -40,13 +41,10 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
 
 
 def init_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[errors_middleware], client_max_size=CLIENT_MAX_SIZE)
+    # Paths no family claims are answered in localrun's own dialect.
+    app = web.Application(middlewares=[native_errors], client_max_size=BODY_LIMIT)
     app[SETTINGS] = settings
     app.cleanup_ctx.append(_runtime)
-    app.add_routes(native.routes)
-    app.add_routes(cloudrun.routes)
-    register(cloudrun.DIALECT)
-    app.add_routes(rescale_jobs.routes)
-    app.add_routes(rescale_runs.routes)
-    register(rescale.DIALECT)
+    for family in FAMILIES:
+        family.mount(app)
     return app

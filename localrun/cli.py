@@ -152,16 +152,15 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 
 async def _token(settings: Settings, args: argparse.Namespace) -> int:
-    from localrun.service import hash_token, new_token
-    from localrun.store import Store, StoreError
+    from localrun.errors import ServiceError
+    from localrun.service.auth import tokens_at
 
-    store = await Store.open(settings.data_path / "localrun.db")
-    try:
+    async with tokens_at(settings.data_path / "localrun.db") as tokens:
         if args.action == "list":
-            tokens = await store.tokens()
+            found = await tokens.listing()
             if args.json:
-                print(json.dumps(tokens))
-            for t in [] if args.json else tokens:
+                print(json.dumps(found))
+            for t in [] if args.json else found:
                 revoked = " (revoked)" if t["revoked_at"] else ""
                 print(f"{t['name']}\towner={t['owner']}{revoked}")
             return 0
@@ -169,26 +168,23 @@ async def _token(settings: Settings, args: argparse.Namespace) -> int:
             print("localrun: token create/revoke needs a NAME", file=sys.stderr)
             return 2
         if args.action == "revoke":
-            done = await store.revoke_token(args.name)
+            done = await tokens.revoke(args.name)
             print(f"revoked {args.name}" if done else f"no active token named {args.name}")
             return 0 if done else 1
-        token = new_token()
         try:
-            await store.add_token(args.name, args.owner or args.name, hash_token(token))
-        except StoreError as exc:
-            print(f"localrun: {exc}", file=sys.stderr)
+            token = await tokens.create(args.name, args.owner)
+        except ServiceError as exc:
+            print(f"localrun: {exc.message}", file=sys.stderr)
             return 1
-        if args.save:
-            from localrun.client import save_client_config
+    if args.save:
+        from localrun.client import save_client_config
 
-            scheme = "https" if settings.tls else "http"
-            url = f"{scheme}://{settings.host}:{settings.port}"
-            where = save_client_config(url, token)
-            print(f"saved to {where}", file=sys.stderr)
-        print(json.dumps({"name": args.name, "token": token}) if args.json else token)
-        return 0
-    finally:
-        await store.close()
+        scheme = "https" if settings.tls else "http"
+        url = f"{scheme}://{settings.host}:{settings.port}"
+        where = save_client_config(url, token)
+        print(f"saved to {where}", file=sys.stderr)
+    print(json.dumps({"name": args.name, "token": token}) if args.json else token)
+    return 0
 
 
 # client commands
@@ -369,19 +365,18 @@ async def host_cost_model(settings: Settings) -> Any:
     """This host's cost model, refitted on the runs recorded in the data directory."""
     import socket
 
+    from localrun.service.estimates import calibrated_model
     from localrun.store import Store
-    from localrun.wrf.estimate import DEFAULT_MODEL, Sample, fit
+    from localrun.wrf.estimate import DEFAULT_MODEL
 
     db = settings.data_path / "localrun.db"
     if not db.exists():
         return DEFAULT_MODEL
     store = await Store.open(db)
     try:
-        host = socket.gethostname()
-        samples = [Sample.from_dict(d) for d in await store.samples(host)]
+        return await calibrated_model(store, socket.gethostname())
     finally:
         await store.close()
-    return fit(samples, host=host)
 
 
 COMMANDS = {

@@ -1,4 +1,4 @@
-"""Errors the service raises; each API family turns them into its own dialect."""
+"""Errors the service raises; each API family gives them its own HTTP status and shape."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ class StartupError(RuntimeError):
 
 
 class ServiceError(Exception):
-    status = 400
     code = "invalid"
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
@@ -19,30 +18,28 @@ class ServiceError(Exception):
 
 
 class Invalid(ServiceError):
-    status = 400
     code = "invalid"
 
 
 class Unauthorized(ServiceError):
-    status = 401
     code = "unauthorized"
 
 
+class Forbidden(ServiceError):
+    code = "forbidden"
+
+
 class NotFound(ServiceError):
-    status = 404
     code = "not_found"
 
 
 class Conflict(ServiceError):
-    status = 409
     code = "conflict"
 
 
 class TooLarge(ServiceError):
-    status = 413
     code = "too_large"
 
 
 class NoSpace(ServiceError):
-    status = 507
     code = "no_space"

@@ -66,6 +66,8 @@ class Run:
     progress: dict[str, Any] | None = None
     usage: dict[str, Any] | None = None
     outputs_deleted_at: float | None = None
+    job_id: str | None = None
+    job_index: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -89,6 +91,23 @@ class Run:
         if data.get("extra") is None:
             data["extra"] = {}
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class Job:
+    """Runs made together: a Rescale job, a sweep. Its runs have job_index 1..size."""
+
+    id: str
+    owner: str
+    family: str
+    name: str
+    spec: dict[str, Any]
+    created_at: float
+    size: int
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Job:
+        return cls(**{**row, "spec": json.loads(row["spec"])})
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from localrun import files
+from localrun.api.errors import status_of
 from localrun.errors import Invalid, StartupError, TooLarge
 
 
@@ -181,7 +182,7 @@ async def test_a_full_disk_is_a_clear_507_and_leaves_nothing(
 
     with pytest.raises(files.NoSpace, match=r"no space left for f\.bin") as info:
         await files.save_stream(chunks(), tmp_path / "f.bin", limit=100)
-    assert info.value.status == 507
+    assert status_of(info.value, {}) == 507
     assert list(tmp_path.iterdir()) == []
 
 

@@ -37,6 +37,7 @@ async def test_migrations_are_recorded_with_time(store: Store) -> None:
     applied = await store.migrations()
     assert applied[0][0] == "0001_initial"
     assert applied[0][1] > 0
+    assert [name for name, _ in applied] == ["0001_initial", "0002_jobs"]
 
 
 async def test_refuses_a_database_from_a_newer_localrun(tmp_path: Path) -> None:
@@ -142,3 +143,74 @@ async def test_listing_without_the_launch_record(store: Store) -> None:
     [light] = await store.list_runs("alice", launch=False)
     assert full.launch == {"argv": ["mpiexec"]} and light.launch is None
     assert light.progress == {"percent": 5} and light.seq == full.seq
+
+
+async def test_jobs_group_runs_in_order_and_are_scoped_to_their_owner(store: Store) -> None:
+    from localrun.runs import Job
+
+    job = await store.insert_job(Job("j1", "alice", "rescale", "sweep", {"k": [1]}, 1.0, 2))
+    assert job.spec == {"k": [1]} and job.size == 2
+    for index in (2, 1):
+        run = new_run(f"r{index}")
+        run.job_id, run.job_index = "j1", index
+        inserted = await store.insert_run(run, "created")
+        assert (inserted.job_id, inserted.job_index, inserted.seq) == ("j1", index, inserted.seq)
+    assert [r.id for r in await store.job_runs("j1")] == ["r1", "r2"]
+    assert (await store.job_run("j1", 2, "alice")).id == "r2"  # type: ignore[union-attr]
+    assert await store.job_run("j1", 2, "bob") is None
+    assert await store.get_job("j1", "bob") is None
+    await store.insert_job(Job("j2", "alice", "rescale", "later", {}, 2.0, 1))
+    await store.insert_job(Job("j3", "alice", "other", "elsewhere", {}, 3.0, 1))
+    assert [j.id for j in await store.list_jobs("alice", "rescale")] == ["j2", "j1"]
+    run = new_run("r3")
+    run.job_id, run.job_index = "j1", 1
+    with pytest.raises(sqlite3.IntegrityError):
+        await store.insert_run(run, "created")  # one run per index
+    await store.delete_job("j1")
+    assert await store.get_run("r1") is None and await store.events("r1") == []
+    assert await store.get_job("j1") is None
+
+
+async def test_migration_0002_moves_jobs_out_of_extra(tmp_path: Path) -> None:
+    """A database written before the jobs table: run k of job J was "J-k", its job in
+    extra["job"] and Rescale's spec in extra["rescale"]."""
+    import json
+
+    from localrun.store.migrations import INITIAL
+
+    path = tmp_path / "old.sqlite"
+    import aiosqlite
+
+    async with aiosqlite.connect(path, isolation_level=None) as db:
+        await db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at REAL)")
+        await INITIAL(db)
+        await db.execute("INSERT INTO migrations VALUES ('0001_initial', 1)")
+        for index in (1, 2):
+            variables = [["x", index, "1"]]
+            extra = {
+                "job": {"id": "abc123", "index": index, "runs": 2, "variables": variables},
+                "rescale": {"name": "old job", "command": "true"},
+                "keep": True,
+            }
+            await db.execute(
+                "INSERT INTO runs(id, owner, family, name, model, version, state, walltime_s, "
+                "created_at, extra) VALUES (?, 'alice', 'rescale', 'n', 'wrf', 'sim', "
+                "'succeeded', 60, ?, ?)",
+                (f"abc123-{index}", float(index), json.dumps(extra)),
+            )
+    store = await Store.open(path)
+    try:
+        assert [name for name, _ in await store.migrations()] == ["0001_initial", "0002_jobs"]
+        job = await store.get_job("abc123", "alice")
+        assert job is not None
+        assert (job.name, job.size, job.spec["command"], job.created_at) == (
+            "old job",
+            2,
+            "true",
+            1.0,
+        )
+        runs_ = await store.job_runs("abc123")
+        assert [(r.id, r.job_index) for r in runs_] == [("abc123-1", 1), ("abc123-2", 2)]
+        assert runs_[1].extra == {"variables": [["x", 2, "1"]], "keep": True}
+    finally:
+        await store.close()

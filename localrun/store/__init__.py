@@ -13,8 +13,10 @@ from typing import Any
 
 import aiosqlite
 
-from localrun.runs import JSON_FIELDS, TERMINAL, Event, Run, StoredFile
+from localrun.runs import JSON_FIELDS, TERMINAL, Event, Job, Run, StoredFile
 from localrun.store.migrations import MIGRATIONS
+
+Statement = tuple[str, Sequence[Any]]
 
 
 class StoreError(RuntimeError):
@@ -60,13 +62,12 @@ class Store:
                 + ", ".join(newer)
                 + "); upgrade localrun or use another data directory"
             )
-        for name, sql in MIGRATIONS:
+        for name, migration in MIGRATIONS:
             if name in applied:
                 continue
             await self._db.execute("BEGIN IMMEDIATE")
             try:
-                for statement in filter(str.strip, sql.split(";")):
-                    await self._db.execute(statement)
+                await migration(self._db)
                 await self._db.execute(
                     "INSERT INTO migrations(name, applied_at) VALUES (?, ?)", (name, time.time())
                 )
@@ -93,6 +94,31 @@ class Store:
             except BaseException:
                 await self._db.execute("ROLLBACK")
                 raise
+
+    async def _write_returning(
+        self,
+        sql: str,
+        params: Sequence[Any],
+        before: Sequence[Statement] = (),
+        after: Sequence[Statement] = (),
+    ) -> sqlite3.Row:
+        """A statement with RETURNING, between others, in one transaction; the row it wrote."""
+        async with self._write:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in before:
+                    await self._db.execute(*statement)
+                cursor = await self._db.execute(sql, params)
+                row = await cursor.fetchone()
+                await cursor.close()
+                for statement in after:
+                    await self._db.execute(*statement)
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+        assert row is not None
+        return row
 
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
         rows = list(await self._db.execute_fetchall(sql, params))
@@ -143,15 +169,12 @@ class Store:
         row.pop("seq")
         names = ", ".join(row)
         marks = ", ".join("?" for _ in row)
-        await self._run_write(
-            [
-                (f"INSERT INTO runs({names}) VALUES ({marks})", list(row.values())),
-                _event(run.id, run.state, message, run.created_at),
-            ]
+        written = await self._write_returning(
+            f"INSERT INTO runs({names}) VALUES ({marks}) RETURNING *",
+            list(row.values()),
+            after=[_event(run.id, run.state, message, run.created_at)],
         )
-        stored = await self.get_run(run.id)
-        assert stored is not None
-        return stored
+        return Run.from_row(dict(written))
 
     async def get_run(self, run_id: str, owner: str | None = None) -> Run | None:
         if owner is None:
@@ -167,6 +190,7 @@ class Store:
         family: str | None = None,
         states: Iterable[str] | None = None,
         name: str | None = None,
+        job_id: str | None = None,
         created_after: float | None = None,
         after_seq: int | None = None,
         before_seq: int | None = None,
@@ -190,6 +214,9 @@ class Store:
         if name is not None:
             where.append("name = ?")
             params.append(name)
+        if job_id is not None:
+            where.append("job_id = ?")
+            params.append(job_id)
         if created_after is not None:
             where.append("created_at > ?")
             params.append(created_after)
@@ -295,7 +322,7 @@ class Store:
         md5: str | None = None,
         replace: bool = True,
     ) -> StoredFile:
-        statements: list[tuple[str, Sequence[Any]]] = []
+        statements: list[Statement] = []
         if replace and run_id is not None:
             statements.append(
                 (
@@ -303,20 +330,12 @@ class Store:
                     (run_id, kind, name),
                 )
             )
-        statements.append(
-            (
-                "INSERT INTO files(run_id, owner, kind, name, path, size, md5, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, owner, kind, name, path, size, md5, time.time()),
-            )
+        row = await self._write_returning(
+            "INSERT INTO files(run_id, owner, kind, name, path, size, md5, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
+            (run_id, owner, kind, name, path, size, md5, time.time()),
+            before=statements,
         )
-        await self._run_write(statements)
-        row = await self._one("SELECT * FROM files WHERE rowid = last_insert_rowid()")
-        if row is None:  # another writer slipped in; look it up by its natural key
-            row = await self._one(
-                "SELECT * FROM files WHERE owner = ? AND path = ? ORDER BY id DESC", (owner, path)
-            )
-        assert row is not None
         return StoredFile(**dict(row))
 
     async def files(self, run_id: str, kind: str | None = None) -> list[StoredFile]:
@@ -366,7 +385,55 @@ class Store:
         )
         return [json.loads(r[0]) for r in rows]
 
-    # Rescale
+    # jobs
+
+    async def insert_job(self, job: Job) -> Job:
+        values = (job.id, job.owner, job.family, job.name, json.dumps(job.spec))
+        row = await self._write_returning(
+            f"INSERT INTO jobs({_JOB_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) "
+            f"RETURNING {_JOB_COLUMNS}",
+            (*values, job.created_at, job.size),
+        )
+        return Job.from_row(dict(row))
+
+    async def get_job(self, job_id: str, owner: str | None = None) -> Job | None:
+        row = await self._one(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,))
+        if row is None or (owner is not None and row["owner"] != owner):
+            return None
+        return Job.from_row(dict(row))
+
+    async def list_jobs(self, owner: str, family: str) -> list[Job]:
+        """The owner's jobs in the family, newest first."""
+        rows = await self._db.execute_fetchall(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE owner = ? AND family = ? ORDER BY seq DESC",
+            (owner, family),
+        )
+        return [Job.from_row(dict(r)) for r in rows]
+
+    async def job_runs(self, job_id: str) -> list[Run]:
+        rows = await self._db.execute_fetchall(
+            f"SELECT {_COLUMNS_BUT_LAUNCH} FROM runs WHERE job_id = ? ORDER BY job_index",
+            (job_id,),
+        )
+        return [Run.from_row(dict(r)) for r in rows]
+
+    async def job_run(self, job_id: str, index: int, owner: str) -> Run | None:
+        row = await self._one(
+            "SELECT * FROM runs WHERE job_id = ? AND job_index = ? AND owner = ?",
+            (job_id, index, owner),
+        )
+        return None if row is None else Run.from_row(dict(row))
+
+    async def delete_job(self, job_id: str) -> None:
+        """The job and its runs (with their events and files), as if never made."""
+        await self._run_write(
+            [
+                ("DELETE FROM runs WHERE job_id = ?", (job_id,)),
+                ("DELETE FROM jobs WHERE id = ?", (job_id,)),
+            ]
+        )
+
+    # output files
 
     async def register_files(
         self, run_id: str, owner: str, kind: str, entries: Sequence[tuple[str, str, int]]
@@ -391,7 +458,7 @@ class Store:
         return [known[path] for _, path, _ in entries]
 
 
-def _event(run_id: str, state: str, message: str, at: float) -> tuple[str, Sequence[Any]]:
+def _event(run_id: str, state: str, message: str, at: float) -> Statement:
     return (
         "INSERT INTO events(run_id, at, state, message) VALUES (?, ?, ?, ?)",
         (run_id, at, state, message),
@@ -406,6 +473,7 @@ def _encode(name: str, value: Any) -> Any:
     return value
 
 
+_JOB_COLUMNS = "id, owner, family, name, spec, created_at, size"
 _COLUMNS_BUT_LAUNCH = ", ".join(f.name for f in fields(Run) if f.name != "launch")
 
 

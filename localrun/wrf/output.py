@@ -68,6 +68,17 @@ def _axis(a: float | None, b: float | None) -> tuple[float, float] | None:
 
 
 @dataclass(frozen=True)
+class FieldSlice:
+    """A field's attributes and its values (nested lists), one item per time when it has a
+    Time dimension."""
+
+    field: str
+    attributes: dict[str, Any]
+    times: list[str]
+    data: Any
+
+
+@dataclass(frozen=True)
 class _Frame:
     moment: datetime
     path: Path
@@ -81,7 +92,7 @@ def read_output(
     time2: datetime | None = None,
     box: Box | None = None,
     skip_unreadable: bool = False,
-) -> dict[str, Any]:
+) -> FieldSlice:
     """The field between time1 and time2 (time1 alone: exactly that time; neither: all)."""
     if time1 and time2 and time1 > time2:
         raise Invalid(f"time1 {wrf_time(time1)} is after time2 {wrf_time(time2)}")
@@ -121,8 +132,8 @@ def read_output(
     return _answer(field, attrs, [wrf_time(f.moment) for f in frames], data)
 
 
-def _answer(field: str, attrs: dict[str, Any], times: list[str], data: Any) -> dict[str, Any]:
-    return {field.upper(): attrs, "times": times, "data": data}
+def _answer(field: str, attrs: dict[str, Any], times: list[str], data: Any) -> FieldSlice:
+    return FieldSlice(field.upper(), attrs, times, data)
 
 
 def _frames(path: Path) -> list[_Frame]:

@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from yarl import URL
 
-from localrun.api.cloudrun import STATUS
+from localrun.api.cloudrun.shapes import STATUS
 from localrun.runs import State
 from localrun.service import Service
 from tests.api.cloudrun_client import check_run

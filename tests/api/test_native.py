@@ -6,7 +6,7 @@ from typing import Any
 import aiohttp
 from aiohttp.test_utils import TestClient
 
-from localrun.api.openapi import document
+from localrun.api.native.openapi import document
 from localrun.service import Service
 from tests.conftest import EXAMPLE
 

@@ -253,7 +253,8 @@ async def test_job_runs_with_inputs_staged_and_completes(
     job = await create(client, rs, job_body(files, "mpirun -np 2 wrf.exe"))
     job_id = job["id"]
     assert [f["name"] for f in job["jobanalyses"][0]["inputFiles"]] == ["namelist.input", "ics.zip"]
-    staged = sorted(p.name for p in service.paths(f"{job_id}-1").input.iterdir())
+    first = await service.job_run("alice", job_id, 1)
+    staged = sorted(p.name for p in service.paths(first.id).input.iterdir())
     assert staged == ["namelist.input", "wrfinput_d01"]
     assert [s["status"] for s in await statuses(client, rs, job_id)] == ["Pending"]
     await submit(client, rs, job_id)
@@ -402,7 +403,7 @@ async def test_zip_layout_and_name_clashes(client: Client, rs: Headers, service:
         await upload(client, rs, "case.zip", archive({"other/d": b"d"})),
     ]
     job = await create(client, rs, job_body(ids, "true"))
-    root = service.paths(f"{job['id']}-1").input
+    root = service.paths((await service.job_run("alice", job["id"], 1)).id).input
     found = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
     assert found == ["a", "c", "data/b", "other/d"]
     twice = [await upload(client, rs, "a", b"1"), ids[0]]

@@ -163,7 +163,9 @@ def test_live_run_stop_snapshot_contents_and_tail(daemon: Daemon, tmp_path: Path
     job = api.call("POST", "/api/v2/jobs/", 201, json=body)["id"]
     assert api.call("POST", f"/api/v2/jobs/{job}/submit/") == {}
     run = f"/api/jobs/{job}/runs/1"
-    work = daemon.data_dir / "runs" / f"{job}-1" / "work"
+    first = daemon.api("GET", f"/localrun/v1/runs?job={job}")["runs"][0]
+    assert first["job"] == {"id": job, "index": 1}
+    work = daemon.data_dir / "runs" / first["id"] / "work"
 
     def stepping() -> bool:
         listed = {e["path"] for e in api.call("GET", run + "/directory-contents/")}
@@ -220,7 +222,7 @@ def test_live_run_stop_snapshot_contents_and_tail(daemon: Daemon, tmp_path: Path
     statuses = wait_for(ended, timeout=60)
     assert "Stopping" in [s["status"] for s in statuses]
     assert "stopped" in statuses[0]["statusReason"]
-    assert daemon.api("GET", f"/localrun/v1/runs/{job}-1")["state"] == "cancelled"
+    assert daemon.api("GET", f"/localrun/v1/runs?job={job}")["runs"][0]["state"] == "cancelled"
 
     def gone() -> bool:
         return not [p for p in psutil.process_iter(["cwd"]) if p.info["cwd"] == str(work)]

@@ -39,13 +39,13 @@ def sim_run(tmp_path: Path) -> Path:
 
 def test_the_real_wrf_sample_reads_with_its_attributes() -> None:
     answer = read_output([SAMPLE], "t2")
-    assert set(answer) == {"T2", "times", "data"}
-    assert answer["T2"]["units"] == "K"
-    assert answer["T2"]["description"] == "TEMP at 2 M"
-    assert answer["T2"]["dimensions"] == ["Time", "south_north", "west_east"]
-    assert answer["times"] == ["0001-01-01_00:00:00"]
-    assert np.array(answer["data"]).shape == (1, 61, 61)
-    pressure = np.array(read_output([SAMPLE], "pb")["data"])
+    assert answer.field == "T2"
+    assert answer.attributes["units"] == "K"
+    assert answer.attributes["description"] == "TEMP at 2 M"
+    assert answer.attributes["dimensions"] == ["Time", "south_north", "west_east"]
+    assert answer.times == ["0001-01-01_00:00:00"]
+    assert np.array(answer.data).shape == (1, 61, 61)
+    pressure = np.array(read_output([SAMPLE], "pb").data)
     with netCDF4.Dataset(str(SAMPLE)) as ds:
         assert np.array_equal(pressure, np.asarray(ds["PB"][:]))
     assert pressure.shape == (1, 40, 61, 61)
@@ -56,14 +56,14 @@ def test_a_staggered_3d_field_keeps_its_extra_column() -> None:
     # the ideal case has XLONG = XLAT = 0 everywhere: a box around 0 holds the whole domain
     box = Box(lon1=-1, lat1=-1, lon2=1, lat2=1)
     answer = read_output([SAMPLE], "U", time1=datetime(1, 1, 1), box=box)
-    assert np.array(answer["data"]).shape == (1, 40, 61, 62)
+    assert np.array(answer.data).shape == (1, 40, 61, 62)
     with pytest.raises(Invalid, match=r"longitude 0\.0000 to 0\.0000"):
         read_output([SAMPLE], "U", box=Box(lon1=5, lon2=6))
 
 
 def test_field_names_are_case_insensitive_and_the_key_follows_the_request() -> None:
-    assert "Q2" in read_output([SAMPLE], "q2")
-    assert "XTIME" in read_output([SAMPLE], "xTime")
+    assert read_output([SAMPLE], "q2").field == "Q2"
+    assert read_output([SAMPLE], "xTime").field == "XTIME"
     with pytest.raises(NotFound, match="no field 'nope'"):
         read_output([SAMPLE], "nope")
 
@@ -72,14 +72,14 @@ def test_times_select_one_frame_a_range_or_all(sim_run: Path) -> None:
     paths = history_files(sim_run)
     assert [p.name[-8:] for p in paths] == ["00:00:00", "00:30:00"]
     every = read_output(paths, "T2")
-    assert every["times"] == [wrf_time(START + timedelta(minutes=10 * i)) for i in range(6)]
-    assert [round(frame[0][0]) for frame in every["data"]] == [280, 281, 282, 283, 284, 285]
+    assert every.times == [wrf_time(START + timedelta(minutes=10 * i)) for i in range(6)]
+    assert [round(frame[0][0]) for frame in every.data] == [280, 281, 282, 283, 284, 285]
     one = read_output(paths, "t2", time1=START + timedelta(minutes=40))
-    assert one["times"] == ["2018-01-01_00:40:00"] and one["data"][0][0][0] == 284.0
+    assert one.times == ["2018-01-01_00:40:00"] and one.data[0][0][0] == 284.0
     span = read_output(paths, "u10", START + timedelta(minutes=20), START + timedelta(minutes=30))
-    assert span["times"] == ["2018-01-01_00:20:00", "2018-01-01_00:30:00"]
+    assert span.times == ["2018-01-01_00:20:00", "2018-01-01_00:30:00"]
     upto = read_output(paths, "v10", time2=START + timedelta(minutes=10))
-    assert [row[0][0] for row in upto["data"]] == [0.0, -1.0]
+    assert [row[0][0] for row in upto.data] == [0.0, -1.0]
     with pytest.raises(NotFound, match="2018-01-01_00:00:00 to 2018-01-01_00:50:00"):
         read_output(paths, "t2", time1=START + timedelta(minutes=5))
     with pytest.raises(Invalid, match="after"):
@@ -97,10 +97,10 @@ def test_a_lon_lat_box_cuts_the_index_rectangle(sim_run: Path) -> None:
         lat2=float(lat[15, 0]),
     )
     answer = read_output(paths, "XLONG", time1=START, box=box)
-    cut = np.array(answer["data"][0])
+    cut = np.array(answer.data[0])
     assert cut.shape == (26, 21)
     assert np.array_equal(cut, lon[15:41, 10:31])
-    lats = np.array(read_output(paths, "xlat", time1=START, box=box)["data"][0])
+    lats = np.array(read_output(paths, "xlat", time1=START, box=box).data[0])
     assert np.array_equal(lats, lat[15:41, 10:31])
 
 
@@ -121,15 +121,15 @@ def test_a_file_without_times_takes_its_time_from_its_name(tmp_path: Path) -> No
         var[0] = np.ma.masked_array([np.nan, 2.0], mask=[False, False])
         var[1] = np.ma.masked_array([1.0, 0.0], mask=[False, True])
     answer = read_output([path], "T2")
-    assert answer["times"] == ["2018-01-01_06:00:00"]
-    assert answer["data"] == [[None, 2.0]]
+    assert answer.times == ["2018-01-01_06:00:00"]
+    assert answer.data == [[None, 2.0]]
 
 
 def test_unreadable_files_are_skipped_only_while_a_run_is_live(sim_run: Path) -> None:
     partial = sim_run / "wrfout_d01_2018-01-01_01:00:00"
     partial.write_bytes(b"\x89HDF half written")
     paths = history_files(sim_run)
-    assert len(read_output(paths, "t2", skip_unreadable=True)["times"]) == 6
+    assert len(read_output(paths, "t2", skip_unreadable=True).times) == 6
     with pytest.raises(Invalid, match="wrfout_d01_2018-01-01_01:00:00"):
         read_output(paths, "t2")
     with pytest.raises(NotFound):
@@ -138,9 +138,7 @@ def test_unreadable_files_are_skipped_only_while_a_run_is_live(sim_run: Path) ->
 
 def test_a_slice_too_large_is_refused(sim_run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(output, "MAX_VALUES", 61 * 61 * 2)
-    assert (
-        len(read_output(history_files(sim_run), "t2", time2=START.replace(minute=10))["data"]) == 2
-    )
+    assert len(read_output(history_files(sim_run), "t2", time2=START.replace(minute=10)).data) == 2
     with pytest.raises(Invalid, match="narrow it"):
         read_output(history_files(sim_run), "t2")
 

@@ -23,22 +23,11 @@ from urllib.parse import quote
 from aiohttp import web
 
 from localrun import files
-from localrun.api.keys import service
-from localrun.api.rescale import (
-    V1,
-    V2,
-    both,
-    integer,
-    listing,
-    output_json,
-    owner,
-    prefix,
-    run_json,
-)
+from localrun.api.common import integer, root, service
+from localrun.api.rescale.common import both_routes, listing, owner, route
+from localrun.api.rescale.shapes import LAUNCHER_LOGS, output_json, run_json
 from localrun.runs import Run
 
-routes = web.RouteTableDef()
-PREFIXES = (V2, V1)
 RUN = "/jobs/{job}/runs/{run}"
 MAX_LINES = 100_000
 
@@ -49,28 +38,30 @@ async def job_run(request: web.Request) -> tuple[str, Run]:
     return who, await service(request).job_run(who, info["job"], info["run"])
 
 
-@both(routes, "GET", "/jobs/{job}/runs", PREFIXES)
+@route("GET", "/jobs/{job}/runs", seed=True)
 async def list_runs(request: web.Request) -> web.Response:
     who = await owner(request)
     svc = service(request)
-    job = await svc.job_runs(who, request.match_info["job"])
-    return listing(request, [run_json(run, await svc.output_files(run)) for run in job])
+    runs = await svc.job_runs(who, request.match_info["job"])
+    shown = [run_json(run, await svc.output_files(run, LAUNCHER_LOGS)) for run in runs]
+    return listing(request, shown)
 
 
-@both(routes, "GET", RUN, PREFIXES)
+@route("GET", RUN, seed=True)
 async def get_run(request: web.Request) -> web.Response:
     _, run = await job_run(request)
-    return web.json_response(run_json(run, await service(request).output_files(run)))
+    outputs = await service(request).output_files(run, LAUNCHER_LOGS)
+    return web.json_response(run_json(run, outputs))
 
 
-@both(routes, "POST", RUN + "/stop", PREFIXES)
+@route("POST", RUN + "/stop", seed=True)
 async def stop_run(request: web.Request) -> web.Response:
     who, run = await job_run(request)
     await service(request).stop(who, run.id)
     return web.json_response({})
 
 
-@both(routes, "POST", RUN + "/snapshot", PREFIXES)
+@route("POST", RUN + "/snapshot", seed=True)
 async def snapshot(request: web.Request) -> web.Response:
     who, run = await job_run(request)
     stored = await service(request).snapshot(who, run.id)
@@ -83,24 +74,25 @@ async def snapshot(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-@both(routes, "GET", RUN + "/files", PREFIXES)
+@route("GET", RUN + "/files", seed=True)
 async def run_files(request: web.Request) -> web.Response:
-    _, run = await job_run(request)
-    outputs = await service(request).output_files(run)
-    return listing(request, [output_json(run, f) for f in outputs])
+    who, run = await job_run(request)
+    svc = service(request)
+    job = await svc.get_job(who, request.match_info["job"])
+    outputs = await svc.output_files(run, LAUNCHER_LOGS)
+    return listing(request, [output_json(job, run, f) for f in outputs])
 
 
-@both(routes, "GET", RUN + "/directory-contents", PREFIXES)
+@route("GET", RUN + "/directory-contents", seed=True)
 async def directory_contents(request: web.Request) -> web.Response:
     _, run = await job_run(request)
     info = request.match_info
-    base = f"{prefix(request)}/jobs/{info['job']}/runs/{info['run']}/tail/"
+    base = f"{root(request)}/jobs/{info['job']}/runs/{info['run']}/tail/"
     entries = service(request).work_entries(run)
     return web.json_response([{"path": e.path, "resource": base + quote(e.path)} for e in entries])
 
 
-@routes.get(V2 + RUN + "/tail/{path:.+}")
-@routes.get(V1 + RUN + "/tail/{path:.+}")
+@both_routes.get(RUN + "/tail/{path:.+}")
 async def tail(request: web.Request) -> web.StreamResponse:
     _, run = await job_run(request)
     svc = service(request)
@@ -108,7 +100,7 @@ async def tail(request: web.Request) -> web.StreamResponse:
     path = svc.work_file(run, relpath)
     if "lines" not in request.query:
         return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
-    count = min(integer(request.query["lines"], "lines"), MAX_LINES)
+    count = min(integer(request.query["lines"], "lines", 0), MAX_LINES)
     kind = await asyncio.to_thread(files.file_kind, path)
     lines = await asyncio.to_thread(files.tail_lines, path, count)
     return web.json_response({"fileType": f"{relpath}: {kind}", "lines": lines})

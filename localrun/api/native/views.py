@@ -1,9 +1,7 @@
-"""localrun's own API under /localrun/v1/: runs, events, logs, files, estimate, health."""
+"""The views of localrun's own API; paths are relative to PREFIX."""
 
 from __future__ import annotations
 
-import base64
-import json
 import shutil
 import time
 from typing import Any
@@ -11,12 +9,20 @@ from typing import Any
 from aiohttp import BodyPartReader, web
 
 from localrun import __version__
+from localrun.api.common import (
+    decode_cursor,
+    encode_cursor,
+    header_token,
+    integer,
+    json_object,
+    part_chunks,
+    service,
+)
 from localrun.api.formats import iso_z, parse_time
-from localrun.api.keys import part_chunks, service
-from localrun.api.openapi import BODIES, document
+from localrun.api.native.openapi import BODIES, document
+from localrun.api.native.shapes import event_json, run_json
 from localrun.errors import Invalid
-from localrun.runs import Event, Run, State
-from localrun.service import Service
+from localrun.runs import Run, State
 from localrun.wrf.namelist import NamelistError, read_case
 
 PREFIX = "/localrun/v1"
@@ -28,88 +34,22 @@ START_FIELDS = frozenset(BODIES[("post", PREFIX + "/runs/{id}/start")])
 
 
 async def owner(request: web.Request) -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer":
-        token = ""
-    return await service(request).owner_of(token.strip())
-
-
-async def json_body(request: web.Request, allowed: frozenset[str]) -> dict[str, Any]:
-    """The body's JSON object ({} when empty); a field outside `allowed` is refused."""
-    if not request.can_read_body:
-        return {}
-    raw = await request.read()
-    if not raw.strip():
-        return {}
-    body = json.loads(raw)
-    if not isinstance(body, dict):
-        raise Invalid("the request body must be a JSON object")
-    unknown = sorted(set(body) - allowed)
-    if unknown:
-        raise Invalid(f"unknown field {unknown[0][:40]!r}; this takes {', '.join(sorted(allowed))}")
-    return body
-
-
-def _int(value: Any, name: str, minimum: int = 0) -> int:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise Invalid(f"{name} must be an integer") from None
-    if number < minimum:
-        raise Invalid(f"{name} must be at least {minimum}")
-    return number
-
-
-def run_json(svc: Service, run: Run, events: list[Event] | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "id": run.id,
-        "name": run.name,
-        "model": run.model,
-        "version": run.version,
-        "family": run.family,
-        "state": run.state,
-        "cores": run.cores,
-        "walltime_s": run.walltime_s,
-        "created_at": iso_z(run.created_at),
-        "queued_at": iso_z(run.queued_at),
-        "started_at": iso_z(run.started_at),
-        "ended_at": iso_z(run.ended_at),
-        "progress": run.progress,
-        "usage": run.usage,
-        "exit_code": run.exit_code,
-        "error": None,
-        "required_inputs": svc.required_inputs(run),
-        "missing_inputs": svc.missing_inputs(run) if not run.terminal else [],
-        "stop_requested": run.stop_requested_at is not None,
-    }
-    if run.error_code or run.error_message:
-        body["error"] = {
-            "code": run.error_code,
-            "message": run.error_message,
-            "hint": run.error_hint,
-        }
-    if events is not None:
-        body["events"] = [event_json(e) for e in events]
-    return body
-
-
-def event_json(event: Event) -> dict[str, Any]:
-    return {"at": iso_z(event.at), "state": event.state, "message": event.message}
+    token = header_token(request, "Bearer")
+    return await service(request).owner_of(token)
 
 
 async def _run_response(request: web.Request, run: Run, status: int = 200) -> web.Response:
     svc = service(request)
     events = None
     if request.query.get("events") in {"1", "true", "yes"}:
-        events = await svc.store.events(run.id)
+        events = await svc.events(run.owner, run.id)
     return web.json_response(run_json(svc, run, events), status=status)
 
 
-@routes.post(PREFIX + "/runs")
+@routes.post("/runs")
 async def create_run(request: web.Request) -> web.Response:
     who = await owner(request)
-    body = await json_body(request, CREATE_FIELDS)
+    body = await json_object(request, CREATE_FIELDS)
     cores = body.get("cores")
     walltime = body.get("walltime_s")
     run = await service(request).create_run(
@@ -118,17 +58,17 @@ async def create_run(request: web.Request) -> web.Response:
         name=str(body.get("name") or ""),
         model=str(body.get("model") or "wrf"),
         version=str(body.get("version") or "latest"),
-        cores=None if cores is None else _int(cores, "cores", 1),
-        walltime_s=None if walltime is None else _int(walltime, "walltime_s", 1),
+        cores=None if cores is None else integer(cores, "cores", 1),
+        walltime_s=None if walltime is None else integer(walltime, "walltime_s", 1),
     )
     return await _run_response(request, run, 201)
 
 
-@routes.get(PREFIX + "/runs")
+@routes.get("/runs")
 async def list_runs(request: web.Request) -> web.Response:
     who = await owner(request)
     query = request.query
-    limit = min(_int(query.get("limit", DEFAULT_LIMIT), "limit", 1), MAX_LIMIT)
+    limit = min(integer(query.get("limit", DEFAULT_LIMIT), "limit", 1), MAX_LIMIT)
     filters: dict[str, Any] = {}
     if "state" in query:
         states = query["state"].split(",")
@@ -138,49 +78,36 @@ async def list_runs(request: web.Request) -> web.Response:
         filters["states"] = states
     if "name" in query:
         filters["name"] = query["name"]
+    if "job" in query:
+        filters["job_id"] = query["job"]
     if "created_after" in query:
         try:
             filters["created_after"] = parse_time(query["created_after"])
         except ValueError:
             raise Invalid("created_after must be an ISO-8601 time or epoch seconds") from None
     if "cursor" in query:
-        filters["after_seq"] = _decode_cursor(query["cursor"])
+        filters["after_seq"] = decode_cursor(query["cursor"])
     svc = service(request)
     found = await svc.list_runs(who, limit=limit + 1, **filters)
     page = found[:limit]
-    cursor = _encode_cursor(page[-1].seq) if len(found) > limit else None
+    cursor = encode_cursor(page[-1].seq) if len(found) > limit else None
     return web.json_response({"runs": [run_json(svc, r) for r in page], "next_cursor": cursor})
 
 
-def _encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(f"seq:{seq}".encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        kind, _, value = text.partition(":")
-        if kind != "seq":
-            raise ValueError(kind)
-        return int(value)
-    except ValueError:
-        raise Invalid("cursor is not one this server gave out") from None
-
-
-@routes.get(PREFIX + "/runs/{id}")
+@routes.get("/runs/{id}")
 async def get_run(request: web.Request) -> web.Response:
     run = await service(request).get_run(await owner(request), request.match_info["id"])
     return await _run_response(request, run)
 
 
-@routes.delete(PREFIX + "/runs/{id}")
+@routes.delete("/runs/{id}")
 async def delete_run(request: web.Request) -> web.Response:
     svc = service(request)
     run = await svc.delete_outputs(await owner(request), request.match_info["id"])
     return await _run_response(request, run)
 
 
-@routes.post(PREFIX + "/runs/{id}/inputs")
+@routes.post("/runs/{id}/inputs")
 async def upload_inputs(request: web.Request) -> web.Response:
     who = await owner(request)
     svc = service(request)
@@ -203,42 +130,42 @@ async def upload_inputs(request: web.Request) -> web.Response:
     return web.json_response(body, status=201)
 
 
-@routes.post(PREFIX + "/runs/{id}/start")
+@routes.post("/runs/{id}/start")
 async def start_run(request: web.Request) -> web.Response:
     who = await owner(request)
-    body = await json_body(request, START_FIELDS)
+    body = await json_object(request, START_FIELDS)
     cores = body.get("cores")
     run = await service(request).start(
         who,
         request.match_info["id"],
-        cores=None if cores is None else _int(cores, "cores", 1),
+        cores=None if cores is None else integer(cores, "cores", 1),
         oversubscribe=bool(body.get("oversubscribe", False)),
     )
     return await _run_response(request, run, 202)
 
 
-@routes.post(PREFIX + "/runs/{id}/stop")
+@routes.post("/runs/{id}/stop")
 async def stop_run(request: web.Request) -> web.Response:
     run = await service(request).stop(await owner(request), request.match_info["id"])
     return await _run_response(request, run, 202)
 
 
-@routes.get(PREFIX + "/runs/{id}/events")
+@routes.get("/runs/{id}/events")
 async def run_events(request: web.Request) -> web.Response:
     events = await service(request).events(await owner(request), request.match_info["id"])
     return web.json_response({"events": [event_json(e) for e in events]})
 
 
-@routes.get(PREFIX + "/runs/{id}/logs")
+@routes.get("/runs/{id}/logs")
 async def run_logs(request: web.Request) -> web.Response:
     query = request.query
     chunk = await service(request).read_log(
         await owner(request),
         request.match_info["id"],
         name=query.get("name", "rsl.out.0000"),
-        offset=_int(query.get("offset", 0), "offset"),
-        limit=min(_int(query.get("limit", 1 << 20), "limit", 1), 16 << 20),
-        wait_s=min(float(_int(query.get("follow", 0), "follow")), 60.0),
+        offset=integer(query.get("offset", 0), "offset", 0),
+        limit=min(integer(query.get("limit", 1 << 20), "limit", 1), 16 << 20),
+        wait_s=min(float(integer(query.get("follow", 0), "follow", 0)), 60.0),
     )
     return web.json_response(
         {
@@ -252,7 +179,7 @@ async def run_logs(request: web.Request) -> web.Response:
     )
 
 
-@routes.get(PREFIX + "/runs/{id}/files")
+@routes.get("/runs/{id}/files")
 async def run_files(request: web.Request) -> web.Response:
     svc = service(request)
     run = await svc.get_run(await owner(request), request.match_info["id"])
@@ -263,7 +190,7 @@ async def run_files(request: web.Request) -> web.Response:
     return web.json_response({"files": listing})
 
 
-@routes.get(PREFIX + "/runs/{id}/files/{path:.+}")
+@routes.get("/runs/{id}/files/{path:.+}")
 async def run_file(request: web.Request) -> web.FileResponse:
     svc = service(request)
     run = await svc.get_run(await owner(request), request.match_info["id"])
@@ -271,7 +198,7 @@ async def run_file(request: web.Request) -> web.FileResponse:
     return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
 
 
-@routes.post(PREFIX + "/estimate")
+@routes.post("/estimate")
 async def estimate(request: web.Request) -> web.Response:
     await owner(request)
     text = (await request.read()).decode("utf-8", "replace")
@@ -282,8 +209,7 @@ async def estimate(request: web.Request) -> web.Response:
     return web.json_response({"options": await service(request).estimate(case)})
 
 
-@routes.get(PREFIX + "/health")
-@routes.get("/healthz")
+@routes.get("/health")
 async def healthz(request: web.Request) -> web.Response:
     svc = service(request)
     settings = svc.settings
@@ -303,6 +229,6 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-@routes.get(PREFIX + "/openapi.json")
+@routes.get("/openapi.json")
 async def openapi(request: web.Request) -> web.Response:
     return web.json_response(document())

@@ -1,0 +1,57 @@
+"""The JSON shapes of localrun's own API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from localrun.api.formats import iso_z
+from localrun.runs import Event, Run, State
+from localrun.service import Service
+
+# every state is shown as its own name
+STATES: dict[State, str] = {state: state.value for state in State}
+
+
+def render_error(status: int, code: str, message: str) -> web.Response:
+    body = {"error": {"status": status, "code": code, "message": message}}
+    return web.json_response(body, status=status)
+
+
+def run_json(svc: Service, run: Run, events: list[Event] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": run.id,
+        "name": run.name,
+        "model": run.model,
+        "version": run.version,
+        "family": run.family,
+        "state": STATES[run.state],
+        "cores": run.cores,
+        "walltime_s": run.walltime_s,
+        "created_at": iso_z(run.created_at),
+        "queued_at": iso_z(run.queued_at),
+        "started_at": iso_z(run.started_at),
+        "ended_at": iso_z(run.ended_at),
+        "progress": run.progress,
+        "usage": run.usage,
+        "exit_code": run.exit_code,
+        "error": None,
+        "required_inputs": svc.required_inputs(run),
+        "missing_inputs": svc.missing_inputs(run) if not run.terminal else [],
+        "stop_requested": run.stop_requested_at is not None,
+        "job": None if run.job_id is None else {"id": run.job_id, "index": run.job_index},
+    }
+    if run.error_code or run.error_message:
+        body["error"] = {
+            "code": run.error_code,
+            "message": run.error_message,
+            "hint": run.error_hint,
+        }
+    if events is not None:
+        body["events"] = [event_json(e) for e in events]
+    return body
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    return {"at": iso_z(event.at), "state": event.state, "message": event.message}

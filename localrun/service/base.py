@@ -1,0 +1,61 @@
+"""What every use case stands on: the settings, the store, the supervisor, a run's folders."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from localrun import files, mpi
+from localrun.config import Settings
+from localrun.errors import NotFound
+from localrun.runs import Run
+from localrun.store import Store
+from localrun.supervisor import Supervisor
+
+NAMELIST = "namelist.input"
+SIMULATOR = "simulator"  # the version name of the built-in WRF simulator
+
+
+class ServiceBase:
+    def __init__(self, settings: Settings, store: Store, supervisor: Supervisor) -> None:
+        self.settings = settings
+        self.store = store
+        self.supervisor = supervisor
+        self.started = time.time()
+        self._mpi: dict[str, Any] | None = None
+
+    def paths(self, run_id: str) -> files.RunPaths:
+        return files.run_paths(self.settings.data_path, run_id)
+
+    async def get_run(self, owner: str, run_id: str) -> Run:
+        run = await self.store.get_run(run_id, owner)
+        if run is None:
+            raise NotFound(f"no run {run_id}")
+        return run
+
+    async def update_extra(self, run: Run, **values: Any) -> Run:
+        await self.store.merge_extra(run.id, values)
+        return await self.get_run(run.owner, run.id)
+
+    def mpi_info(self) -> dict[str, Any]:
+        if self._mpi is None:
+            self._mpi = mpi.describe(self.settings.mpirun)
+        return self._mpi
+
+    def models(self) -> list[dict[str, str]]:
+        configured = [
+            {"model": m, "version": v, "executable": path}
+            for (m, v), path in sorted(self.settings.model_paths.items())
+        ]
+        return [*configured, {"model": "wrf", "version": "*", "executable": "simulator"}]
+
+    def versions(self, model: str = "wrf") -> list[str]:
+        """The configured versions of a model, newest first."""
+        found = {v for m, v in self.settings.model_paths if m == model}
+        return sorted(found, key=lambda v: [int(n) for n in re.findall(r"\d+", v)], reverse=True)
+
+    def default_version(self, model: str = "wrf") -> str:
+        """What a run gets when it names no version: the newest configured, else the
+        simulator."""
+        return (self.versions(model) or [SIMULATOR])[0]

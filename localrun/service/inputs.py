@@ -1,0 +1,140 @@
+"""A run's inputs: uploads (streamed, checked, then renamed into place), fetched URLs, files
+kept for later jobs, and whether the run has everything its namelist asks for."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from localrun import fetch, files
+from localrun.errors import Conflict, Invalid, NotFound
+from localrun.runs import Run, State, StoredFile
+from localrun.service.base import NAMELIST, ServiceBase
+from localrun.wrf.namelist import Case, NamelistError, read_case
+
+
+class Inputs(ServiceBase):
+    def case(self, run: Run) -> Case | None:
+        """The run's namelist, when it has a readable one."""
+        path = self.paths(run.id).input / NAMELIST
+        try:
+            return read_case(path)
+        except (FileNotFoundError, NamelistError):
+            return None
+
+    def required_inputs(self, run: Run) -> list[str]:
+        """What the namelist asks for; kept in the run record when its namelist arrives."""
+        if run.kind != "wrf":
+            return []
+        known = run.extra.get("required_inputs")
+        if isinstance(known, list):
+            return [str(name) for name in known]
+        case = self.case(run)
+        return case.required_inputs if case else [NAMELIST]
+
+    def missing_inputs(self, run: Run) -> list[str]:
+        input_dir = self.paths(run.id).input
+        present = {p.name for p in input_dir.iterdir()} if input_dir.is_dir() else set()
+        return [name for name in self.required_inputs(run) if name not in present]
+
+    async def input_files(self, run: Run) -> list[StoredFile]:
+        return await self.store.files(run.id, "input")
+
+    async def upload_input(
+        self, owner: str, run_id: str, filename: str, chunks: AsyncIterator[bytes]
+    ) -> StoredFile:
+        run = await self.get_run(owner, run_id)
+        name = files.safe_filename(filename)
+        if run.state not in (State.CREATED, State.READY):
+            raise Conflict(f"run {run.id} is {run.state}: inputs can only change before it starts")
+        paths = self.paths(run.id)
+        incoming = paths.input / f".upload-{uuid.uuid4().hex}.in"
+        try:
+            size, md5 = await files.save_stream(chunks, incoming, self.settings.max_upload_bytes)
+            if name == NAMELIST:
+                _check_namelist(incoming)
+            target = paths.input / name
+            incoming.replace(target)
+        finally:
+            incoming.unlink(missing_ok=True)
+        stored = await self.store.add_file(
+            run_id=run.id,
+            owner=owner,
+            kind="input",
+            name=name,
+            path=str(target),
+            size=size,
+            md5=md5,
+        )
+        await self.refresh_readiness(run.id)
+        return stored
+
+    async def upload_input_url(
+        self, owner: str, run_id: str, url: str, filename: str | None = None
+    ) -> StoredFile:
+        """An input fetched from http(s)://, or read from file:// under an allowed directory."""
+        run = await self.get_run(owner, run_id)
+        name = filename or fetch.file_name(url)
+        chunks = fetch.url_chunks(url, fetch.allowed_dirs(self.settings.input_url_dirs))
+        return await self.upload_input(owner, run.id, name, chunks)
+
+    async def refresh_readiness(self, run_id: str) -> Run:
+        run = await self.store.get_run(run_id)
+        assert run is not None
+        if run.kind == "wrf":
+            case = self.case(run)
+            required = case.required_inputs if case else [NAMELIST]
+            if run.extra.get("required_inputs") != required:
+                run = await self.update_extra(run, required_inputs=required)
+        missing = self.missing_inputs(run)
+        if run.state == State.CREATED and not missing:
+            await self.store.transition(run.id, [State.CREATED], State.READY, "all inputs present")
+        elif run.state == State.READY and missing:
+            await self.store.transition(
+                run.id, [State.READY], State.CREATED, "missing " + ", ".join(missing)
+            )
+        refreshed = await self.store.get_run(run_id)
+        assert refreshed is not None
+        return refreshed
+
+    async def store_upload(
+        self, owner: str, filename: str, chunks: AsyncIterator[bytes]
+    ) -> StoredFile:
+        """A file kept for later jobs, before any run exists: <data_dir>/files/<key>/<name>."""
+        name = files.safe_filename(filename)
+        folder = self.settings.data_path / "files" / uuid.uuid4().hex
+        try:
+            size, md5 = await files.save_stream(
+                chunks, folder / name, self.settings.max_upload_bytes
+            )
+        except BaseException:
+            files.remove_tree(folder)
+            raise
+        return await self.store.add_file(
+            run_id=None,
+            owner=owner,
+            kind="upload",
+            name=name,
+            path=str(folder / name),
+            size=size,
+            md5=md5,
+            replace=False,
+        )
+
+    async def owned_file(self, owner: str, file_id: str) -> StoredFile:
+        """One of the owner's files (an upload or a run's output) that is still on disk."""
+        found = await self.store.get_file(int(file_id), owner) if file_id.isdigit() else None
+        if found is None or not await asyncio.to_thread(Path(found.path).is_file):
+            raise NotFound(f"no file {file_id}")
+        return found
+
+
+def _check_namelist(path: Path) -> None:
+    try:
+        read_case(path)
+    except NamelistError as exc:
+        raise Invalid(f"namelist.input: {exc.message}", code="namelist") from None
+    except UnicodeDecodeError:
+        raise Invalid("namelist.input is not a text file", code="namelist") from None

@@ -1,0 +1,164 @@
+"""A run's life as its owner drives it: create, list, start, stop, delete its outputs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from typing import Any
+
+from localrun import files, runs
+from localrun.errors import Conflict, Invalid
+from localrun.runs import Event, Run, State, StopReason
+from localrun.service.base import NAMELIST
+from localrun.service.inputs import Inputs
+from localrun.wrf.checks import check_case
+
+NOT_STARTED = frozenset({State.CREATED, State.READY})
+
+
+class Runs(Inputs):
+    async def create_run(
+        self,
+        owner: str,
+        family: str,
+        *,
+        name: str = "",
+        model: str = "wrf",
+        version: str = "latest",
+        cores: int | None = None,
+        walltime_s: int | None = None,
+        kind: str = "wrf",
+        command: str | None = None,
+        extra: dict[str, Any] | None = None,
+        job: tuple[str, int] | None = None,
+    ) -> Run:
+        """A new run; `job` is (job id, index) for one of a job's runs."""
+        if cores is not None:
+            self.check_cores(cores, oversubscribe=False)
+        if walltime_s is not None and walltime_s <= 0:
+            raise Invalid("walltime must be a positive number of seconds")
+        if kind == "shell" and not command:
+            raise Invalid("a shell run needs a command")
+        run = Run(
+            id=str(uuid.uuid4()),
+            owner=owner,
+            family=family,
+            name=name or f"{model}-{version}",
+            model=model.lower(),
+            version=version,
+            state=State.CREATED if kind == "wrf" else State.READY,
+            walltime_s=walltime_s or self.settings.walltime_s,
+            created_at=time.time(),
+            kind=kind,
+            command=command,
+            cores=cores or 1,
+            job_id=job[0] if job else None,
+            job_index=job[1] if job else None,
+            extra={**({"required_inputs": [NAMELIST]} if kind == "wrf" else {}), **(extra or {})},
+        )
+        self.paths(run.id).create()
+        return await self.store.insert_run(run, "created")
+
+    async def list_runs(self, owner: str, **filters: Any) -> list[Run]:
+        return await self.store.list_runs(owner, launch=False, **filters)
+
+    async def count_runs(self, owner: str) -> int:
+        return await self.store.count_runs(owner)
+
+    async def events(self, owner: str, run_id: str) -> list[Event]:
+        await self.get_run(owner, run_id)
+        return await self.store.events(run_id)
+
+    def check_cores(self, cores: int, oversubscribe: bool) -> None:
+        total = self.settings.total_cores
+        if cores < 1:
+            raise Invalid("cores must be at least 1")
+        if cores > total and not oversubscribe:
+            raise Invalid(
+                f"{cores} cores asked but this machine hands out {total}; "
+                "ask for fewer or set oversubscribe (runs about 12x slower)"
+            )
+
+    async def start(
+        self, owner: str, run_id: str, cores: int | None = None, oversubscribe: bool = False
+    ) -> Run:
+        run = await self.get_run(owner, run_id)
+        if run.state == State.CREATED:
+            missing = ", ".join(self.missing_inputs(run))
+            raise Conflict(f"run {run.id} cannot start: inputs missing: {missing}")
+        if run.state != State.READY:
+            raise Conflict(f"run {run.id} is {run.state}; only a ready run can start")
+        cores = cores or run.cores
+        self.check_cores(cores, oversubscribe)
+        await asyncio.to_thread(self._check_launchable, run, cores)
+        moved = await self.store.transition(
+            run.id,
+            [State.READY],
+            State.QUEUED,
+            f"queued for {cores} core(s)",
+            cores=cores,
+            oversubscribe=oversubscribe,
+            queued_at=time.time(),
+        )
+        if not moved:
+            raise Conflict(f"run {run.id} changed state meanwhile; try again")
+        self.supervisor.kick()
+        return await self.get_run(owner, run_id)
+
+    def _check_launchable(self, run: Run, cores: int) -> None:
+        """Refuse, before any core is spent, what WRF would refuse at start-up."""
+        if run.kind != "wrf":
+            return
+        paths = self.paths(run.id)
+        text = (paths.input / NAMELIST).read_text(errors="replace")
+        problems = check_case(text, cores=cores, inputs_dir=paths.input)
+        if problems:
+            message = "; ".join(p.message for p in problems)
+            hints = [p.hint for p in problems if p.hint]
+            if hints:
+                message += " (" + "; ".join(hints) + ")"
+            raise Invalid(message, code=problems[0].code)
+
+    async def stop(
+        self,
+        owner: str,
+        run_id: str,
+        reason: str = "stopped by request",
+        *,
+        started_only: bool = False,
+    ) -> Run:
+        """Cancel a run that has not started, or stop a live one. started_only refuses a run
+        that was never started instead of cancelling it."""
+        run = await self.get_run(owner, run_id)
+        if started_only and run.state in NOT_STARTED:
+            raise Conflict(f"run {run.id} is {run.state}: only a started run can be stopped")
+        waiting = [State.CREATED, State.READY, State.QUEUED]
+        if run.state in waiting:
+            await self.store.transition(run.id, waiting, State.CANCELLED, reason)
+        elif run.state in runs.LIVE:
+            await self.supervisor.request_stop(run.id, StopReason.USER, reason)
+        else:
+            raise Conflict(f"run {run.id} is {run.state}; there is nothing to stop")
+        return await self.get_run(owner, run_id)
+
+    async def wait_terminal(self, owner: str, run_id: str, timeout_s: float) -> Run:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            run = await self.get_run(owner, run_id)
+            if run.terminal or time.monotonic() > deadline:
+                return run
+            await asyncio.sleep(0.1)
+
+    async def delete_outputs(self, owner: str, run_id: str) -> Run:
+        run = await self.get_run(owner, run_id)
+        if not run.terminal:
+            await self.stop(owner, run_id, "stopped by delete")
+            run = await self.wait_terminal(owner, run_id, self.settings.stop_grace_s + 10)
+        work = self.paths(run.id).work
+        files.remove_tree(work)
+        work.mkdir(parents=True, exist_ok=True)
+        await self.store.delete_files(run.id, "output")
+        await self.store.update_run(run.id, outputs_deleted_at=time.time())
+        await self.store.add_event(run.id, run.state, "outputs deleted")
+        return await self.get_run(owner, run_id)
