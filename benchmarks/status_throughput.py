@@ -101,7 +101,7 @@ def make_run(index: int, progress: dict[str, Any], now: float) -> Run:
         return run
     run.queued_at, run.started_at, run.ended_at = run.created_at + 1, run.created_at + 2, now
     run.launch = {"argv": [MPIEXEC, "-np", "2", SIMULATOR], "cwd": f"/data/runs/{run.id}/work"}
-    run.pid, run.pid_create_time = 10_000 + index, run.started_at
+    run.executor_ref = f"{10_000 + index}:{run.started_at!r}"
     run.usage = {"cpu_percent": 187.3, "rss_bytes": 212_000_000, "processes": 4}
     run.progress = progress
     if run.state == State.SUCCEEDED:

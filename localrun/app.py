@@ -15,7 +15,7 @@ from localrun.api.keys import SERVICE, SETTINGS
 from localrun.api.native import errors as native_errors
 from localrun.config import Settings
 from localrun.executor.local import LocalExecutor
-from localrun.launch import launch_spec
+from localrun.executor.prepare import launch_request
 from localrun.service import Service
 from localrun.store import Store
 from localrun.supervisor import Supervisor
@@ -30,13 +30,15 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     # Two daemons on one data directory would both launch the same queued runs.
     with files.exclusive_lock(settings.data_path / "daemon.lock", f"{settings.data_path}"):
         store = await Store.open(settings.data_path / "localrun.db")
-        supervisor = Supervisor(settings, store, LocalExecutor(), launch_spec)
+        executor = LocalExecutor(settings.mpirun)
+        supervisor = Supervisor(settings, store, executor, launch_request)
         app[SERVICE] = Service(settings, store, supervisor)
         await supervisor.start()
         cores = settings.total_cores
         log.info("data directory %s, %d core(s) to hand out", settings.data_path, cores)
         yield
         await supervisor.close()
+        executor.close()
         await store.close()
 
 

@@ -55,8 +55,7 @@ class Run:
     started_at: float | None = None
     ended_at: float | None = None
     launch: dict[str, Any] | None = None
-    pid: int | None = None
-    pid_create_time: float | None = None
+    executor_ref: str | None = None
     stop_requested_at: float | None = None
     stop_reason: StopReason | None = None
     exit_code: int | None = None

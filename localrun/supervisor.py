@@ -14,7 +14,7 @@ from typing import Any
 
 from localrun import runs
 from localrun.config import Settings
-from localrun.executor import Executor, Handle, LaunchSpec
+from localrun.executor import Executor, LaunchRequest
 from localrun.files import run_paths
 from localrun.runs import Run, State, StopReason
 from localrun.store import Store
@@ -29,7 +29,7 @@ STALL_CPU_PERCENT = 5.0
 @dataclass
 class Watch:
     run_id: str
-    handle: Handle
+    ref: str
     monitor: Monitor
     started: float
     walltime_s: int
@@ -44,16 +44,17 @@ class Supervisor:
         settings: Settings,
         store: Store,
         executor: Executor,
-        spec_for: Callable[[Settings, Run], LaunchSpec],
+        prepare: Callable[[Settings, Run], LaunchRequest],
     ) -> None:
         self.settings = settings
         self.store = store
         self.executor = executor
-        self.spec_for = spec_for
+        self.prepare = prepare
         self.host = socket.gethostname()
         self._watches: dict[str, Watch] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
         self.cost_model: CostModel = DEFAULT_MODEL
 
     # lifecycle
@@ -72,6 +73,9 @@ class Supervisor:
         for watch in self._watches.values():
             if watch.stop_task is not None:
                 watch.stop_task.cancel()
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
 
     async def recalibrate(self) -> None:
         """Refit the cost model on this host's recent finished runs."""
@@ -107,33 +111,31 @@ class Supervisor:
             await self._adopt(run)
 
     async def _adopt(self, run: Run) -> None:
-        argv = list((run.launch or {}).get("argv") or [])
-        handle = self._find_process(run, argv)
-        if handle is not None and self.executor.adopt(handle, argv):
+        request = LaunchRequest.from_record(run.launch or {})
+        ref = run.executor_ref
+        if request is not None and ref is None:
+            ref = await self.executor.find(request)  # spawned, but the daemon died first
+        if request is not None and ref is not None and await self.executor.adopt(ref, request):
             if run.state == State.STARTING:
                 await self.store.transition(
                     run.id,
                     [State.STARTING],
                     State.RUNNING,
                     "adopted after a daemon restart",
-                    pid=handle.pid,
-                    pid_create_time=handle.create_time,
+                    executor_ref=ref,
                 )
             else:
                 await self.store.add_event(run.id, run.state, "adopted after a daemon restart")
-            log.info("run %s adopted (pid %s)", run.id, handle.pid)
-            self._watch_run(run, handle)
+            log.info("run %s adopted (%s)", run.id, self.executor.describe(ref))
+            self._watch_run(run, ref)
             return
         log.info("run %s has no process left; deciding from its logs", run.id)
-        await self._finish(run, None, None, stop_reason=run.stop_reason)
-
-    def _find_process(self, run: Run, argv: list[str]) -> Handle | None:
-        if run.pid is not None and run.pid_create_time is not None:
-            return Handle(run.pid, run.pid_create_time)
-        cwd = (run.launch or {}).get("cwd")
-        if not argv or not cwd:
-            return None
-        return self.executor.find(argv, cwd)  # spawned, but the daemon died before noting pid
+        exited = await self.executor.poll(ref) if request is not None and ref else None
+        await self._finish(
+            run, exited.exit_code if exited else None, None, stop_reason=run.stop_reason
+        )
+        if ref is not None:
+            self.executor.forget(ref)
 
     # scheduling
 
@@ -158,7 +160,7 @@ class Supervisor:
 
     async def _launch(self, run: Run) -> None:
         try:
-            spec = self.spec_for(self.settings, run)
+            request = await asyncio.to_thread(self.prepare, self.settings, run)
         except Exception as exc:
             await self._launch_failed(run.id, State.QUEUED, "launch preparation failed", exc)
             return
@@ -166,40 +168,36 @@ class Supervisor:
             run.id,
             [State.QUEUED],
             State.STARTING,
-            "launching: " + " ".join(spec.argv),
-            launch=spec.record(),
+            "launching: " + " ".join(self.executor.command(request)),
+            launch=request.record(),
             started_at=time.time(),
         )
         if not moved:
             return
         try:
-            handle = self.executor.spawn(spec)
+            ref = await self.executor.spawn(request)
         except Exception as exc:
             await self._launch_failed(run.id, State.STARTING, "launch failed", exc)
             return
+        where = self.executor.describe(ref)
         await self.store.transition(
-            run.id,
-            [State.STARTING],
-            State.RUNNING,
-            f"running as pid {handle.pid}",
-            pid=handle.pid,
-            pid_create_time=handle.create_time,
+            run.id, [State.STARTING], State.RUNNING, f"running as {where}", executor_ref=ref
         )
-        log.info("run %s started on %d core(s), pid %d", run.id, run.cores, handle.pid)
+        log.info("run %s started on %d core(s), %s", run.id, run.cores, where)
         stored = await self.store.get_run(run.id)
         assert stored is not None
-        self._watch_run(stored, handle)
+        self._watch_run(stored, ref)
         if stored.stop_requested_at is not None:
             await self.request_stop(
                 run.id, stored.stop_reason or StopReason.USER, "stop asked while starting"
             )
 
-    def _watch_run(self, run: Run, handle: Handle) -> None:
+    def _watch_run(self, run: Run, ref: str) -> None:
         now = time.monotonic()
         elapsed = time.time() - (run.started_at or time.time())
         self._watches[run.id] = Watch(
             run_id=run.id,
-            handle=handle,
+            ref=ref,
             monitor=self._monitor(run),
             started=now - elapsed,
             walltime_s=run.walltime_s,
@@ -215,16 +213,17 @@ class Supervisor:
     # watching
 
     async def _watch(self, watch: Watch) -> None:
-        exited = self.executor.poll(watch.handle)
-        sample = self.executor.sample(watch.handle)
+        exited = await self.executor.poll(watch.ref)
+        sample = await self.executor.sample(watch.ref)
         progressed = watch.monitor.poll()
         now = time.monotonic()
         if progressed:
             watch.last_activity = now
         changes: dict[str, Any] = {"progress": watch.monitor.snapshot()}
         if sample.alive:
+            cpu = sample.cpu_percent
             changes["usage"] = {
-                "cpu_percent": round(sample.cpu_percent, 1),
+                "cpu_percent": None if cpu is None else round(cpu, 1),
                 "rss_bytes": sample.rss_bytes,
                 "processes": sample.processes,
             }
@@ -240,11 +239,15 @@ class Supervisor:
             )
         elif self._stalled(watch, now, sample.cpu_percent):
             quiet = round(now - watch.last_activity)
-            self._begin_stop(watch, StopReason.STALLED, f"no progress for {quiet} s and no CPU use")
+            idle = "" if sample.cpu_percent is None else " and no CPU use"
+            self._begin_stop(watch, StopReason.STALLED, f"no progress for {quiet} s{idle}")
 
-    def _stalled(self, watch: Watch, now: float, cpu_percent: float) -> bool:
+    def _stalled(self, watch: Watch, now: float, cpu_percent: float | None) -> bool:
+        """Silent logs for ten median steps (at least the floor), and no CPU use where the
+        executor can tell; from log silence alone where it cannot."""
         limit = max(10 * (watch.monitor.median_step_s() or 0.0), self.settings.stall_floor_s)
-        return now - watch.last_activity > limit and cpu_percent < STALL_CPU_PERCENT
+        idle = cpu_percent is None or cpu_percent < STALL_CPU_PERCENT
+        return now - watch.last_activity > limit and idle
 
     async def request_stop(self, run_id: str, reason: StopReason, message: str) -> None:
         """Record the request first, then signal; the watch loop records the outcome."""
@@ -253,17 +256,19 @@ class Supervisor:
         watch = self._watches.get(run_id)
         if watch is not None and watch.stop_task is None:
             watch.stop_task = asyncio.create_task(
-                self.executor.stop(watch.handle, self.settings.stop_grace_s)
+                self.executor.stop(watch.ref, self.settings.stop_grace_s)
             )
         self.kick()
 
     def _begin_stop(self, watch: Watch, reason: StopReason, message: str) -> None:
         log.warning("run %s: %s; stopping it", watch.run_id, message)
-        asyncio.get_running_loop().create_task(self.request_stop(watch.run_id, reason, message))
+        task = asyncio.create_task(self.request_stop(watch.run_id, reason, message))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _complete(self, watch: Watch, exit_code: int | None) -> None:
         self._watches.pop(watch.run_id, None)
-        self.executor.forget(watch.handle)
+        self.executor.forget(watch.ref)
         run = await self.store.get_run(watch.run_id)
         if run is None:
             return

@@ -23,6 +23,7 @@ from localrun.app import init_app
 from localrun.client import Client
 from localrun.config import Settings
 from localrun.service import Service
+from tests.polling import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("LOCALRUN_FIXTURES", REPO / "tests" / "fixtures" / "wrf"))
@@ -57,7 +58,8 @@ async def client(aiohttp_client: Any, settings: Settings) -> AsyncIterator[TestC
 
 @pytest.fixture
 async def service(client: TestClient[Any, Any]) -> Service:
-    return client.app[SERVICE]
+    found: Service = client.app[SERVICE]
+    return found
 
 
 @pytest.fixture
@@ -111,16 +113,18 @@ class Daemon:
             stderr=log,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        proc = self.proc
+
+        def answering() -> bool:
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=2):
-                    return
+                    return True
             except OSError:
-                if self.proc.poll() is not None:
+                if proc.poll() is not None:
                     raise RuntimeError("daemon exited at start-up; see its log") from None
-                time.sleep(0.1)
-        raise RuntimeError("daemon did not answer /healthz within 30 s")
+                return False
+
+        wait_for(answering, timeout=30)
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         assert self.proc is not None
@@ -174,13 +178,3 @@ def _kill_leftovers(data_dir: Path) -> None:
         if cwd.startswith(str(data_dir)):
             with contextlib.suppress(psutil.Error):
                 proc.kill()
-
-
-def wait_for(predicate: Any, timeout: float = 60.0, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"condition not met within {timeout} s")

@@ -11,7 +11,7 @@ import pytest
 
 from localrun import files
 from localrun.api.errors import status_of
-from localrun.errors import Invalid, StartupError, TooLarge
+from localrun.errors import Invalid, NoSpace, NotFound, StartupError, TooLarge
 
 
 async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
@@ -75,7 +75,7 @@ def test_tail_reads_no_more_than_its_window(tmp_path: Path) -> None:
     path = tmp_path / "log"
     path.write_bytes(b"head\n" + b"x" * 300_000 + b"\nlast\n")
     assert files.tail_lines(path, 5, window=100_000) == ["x" * 65536, "last"]
-    with pytest.raises(files.NotFound):
+    with pytest.raises(NotFound):
         files.tail_lines(tmp_path / "missing", 1)
 
 
@@ -117,7 +117,7 @@ def test_zip_bomb_is_refused_before_anything_is_written(tmp_path: Path) -> None:
     assert archive.stat().st_size < 100_000
     dest = tmp_path / "out"
     dest.mkdir()
-    with pytest.raises(files.TooLarge, match="unpacks to 10000000 bytes"):
+    with pytest.raises(TooLarge, match="unpacks to 10000000 bytes"):
         files.unpack_zip(archive, dest, limit=1_000_000)
     assert list(dest.iterdir()) == []
 
@@ -180,7 +180,7 @@ async def test_a_full_disk_is_a_clear_507_and_leaves_nothing(
     async def chunks() -> AsyncIterator[bytes]:
         yield b"data"
 
-    with pytest.raises(files.NoSpace, match=r"no space left for f\.bin") as info:
+    with pytest.raises(NoSpace, match=r"no space left for f\.bin") as info:
         await files.save_stream(chunks(), tmp_path / "f.bin", limit=100)
     assert status_of(info.value, {}) == 507
     assert list(tmp_path.iterdir()) == []

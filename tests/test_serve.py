@@ -7,7 +7,6 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -15,7 +14,8 @@ import requests
 import trustme
 
 from localrun.serve import notify_systemd
-from tests.conftest import Daemon, free_port, wait_for
+from tests.conftest import Daemon, free_port
+from tests.polling import wait_for
 
 
 def test_notify_systemd_sends_a_datagram(tmp_path: Path, monkeypatch: object) -> None:
@@ -128,7 +128,7 @@ def test_systemd_hears_ready_once_the_port_is_bound(daemon: Daemon, tmp_path: Pa
 
 def test_a_second_daemon_on_the_same_data_directory_is_refused(daemon: Daemon) -> None:
     done = daemon.localrun("serve", "--port", str(free_port()))
-    assert done.returncode == 1
+    assert done.returncode == 1 and daemon.proc is not None
     assert f"{daemon.data_dir} is in use by another localrun (pid {daemon.proc.pid})" in (
         done.stderr
     ), done.stderr
@@ -147,11 +147,9 @@ def test_port_zero_logs_the_port_it_was_given(tmp_path: Path, daemon: Daemon) ->
     )
     try:
         assert proc.stderr is not None
-        found = None
-        deadline = time.monotonic() + 30
-        while found is None and time.monotonic() < deadline:
-            found = re.search(r"listening on http://127\.0\.0\.1:(\d+)", proc.stderr.readline())
-        assert found is not None
+        stderr = proc.stderr
+        listening = r"listening on http://127\.0\.0\.1:(\d+)"
+        found = wait_for(lambda: re.search(listening, stderr.readline()), timeout=30, interval=0)
         port = int(found.group(1))
         assert port != 0
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -27,9 +28,9 @@ def new_run(run_id: str = "r1", owner: str = "alice") -> Run:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> Store:
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
     s = await Store.open(tmp_path / "db.sqlite")
-    yield s  # type: ignore[misc]
+    yield s
     await s.close()
 
 
@@ -37,7 +38,7 @@ async def test_migrations_are_recorded_with_time(store: Store) -> None:
     applied = await store.migrations()
     assert applied[0][0] == "0001_initial"
     assert applied[0][1] > 0
-    assert [name for name, _ in applied] == ["0001_initial", "0002_jobs"]
+    assert [name for name, _ in applied] == ["0001_initial", "0002_jobs", "0003_executor_ref"]
 
 
 async def test_refuses_a_database_from_a_newer_localrun(tmp_path: Path) -> None:
@@ -171,9 +172,11 @@ async def test_jobs_group_runs_in_order_and_are_scoped_to_their_owner(store: Sto
     assert await store.get_job("j1") is None
 
 
-async def test_migration_0002_moves_jobs_out_of_extra(tmp_path: Path) -> None:
+async def test_migrations_move_jobs_out_of_extra_and_pids_into_the_executor_ref(
+    tmp_path: Path,
+) -> None:
     """A database written before the jobs table: run k of job J was "J-k", its job in
-    extra["job"] and Rescale's spec in extra["rescale"]."""
+    extra["job"] and Rescale's spec in extra["rescale"]; a live run had pid columns."""
     import json
 
     from localrun.store.migrations import INITIAL
@@ -194,13 +197,13 @@ async def test_migration_0002_moves_jobs_out_of_extra(tmp_path: Path) -> None:
             }
             await db.execute(
                 "INSERT INTO runs(id, owner, family, name, model, version, state, walltime_s, "
-                "created_at, extra) VALUES (?, 'alice', 'rescale', 'n', 'wrf', 'sim', "
-                "'succeeded', 60, ?, ?)",
-                (f"abc123-{index}", float(index), json.dumps(extra)),
+                "created_at, extra, pid, pid_create_time) VALUES (?, 'alice', 'rescale', 'n', "
+                "'wrf', 'sim', 'succeeded', 60, ?, ?, ?, ?)",
+                (f"abc123-{index}", float(index), json.dumps(extra), 4242, 1764658742.125),
             )
     store = await Store.open(path)
     try:
-        assert [name for name, _ in await store.migrations()] == ["0001_initial", "0002_jobs"]
+        assert len(await store.migrations()) == 3
         job = await store.get_job("abc123", "alice")
         assert job is not None
         assert (job.name, job.size, job.spec["command"], job.created_at) == (
@@ -212,5 +215,6 @@ async def test_migration_0002_moves_jobs_out_of_extra(tmp_path: Path) -> None:
         runs_ = await store.job_runs("abc123")
         assert [(r.id, r.job_index) for r in runs_] == [("abc123-1", 1), ("abc123-2", 2)]
         assert runs_[1].extra == {"variables": [["x", 2, "1"]], "keep": True}
+        assert runs_[1].executor_ref == "4242:1764658742.125"
     finally:
         await store.close()

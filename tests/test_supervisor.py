@@ -37,7 +37,8 @@ async def start_service(aiohttp_client: Any, tmp_path: Path, **overrides: Any) -
     client: TestClient[Any, Any] = await aiohttp_client(
         init_app(make_settings(tmp_path / "data", **overrides))
     )
-    return client.app[SERVICE]
+    found: Service = client.app[SERVICE]
+    return found
 
 
 async def test_stall_watchdog_kills_a_hung_run(aiohttp_client: Any, tmp_path: Path) -> None:

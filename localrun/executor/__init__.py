@@ -1,5 +1,6 @@
-"""How a run becomes processes. The local executor now; a scheduler (Slurm) later."""
+"""Executors start runs and watch their processes; the supervisor speaks only this interface.
+A new backend is a subpackage next to local/."""
 
-from localrun.executor.base import Executor, Exited, Handle, LaunchSpec, TreeSample
+from localrun.executor.base import Executor, Exited, LaunchRequest, Sample
 
-__all__ = ["Executor", "Exited", "Handle", "LaunchSpec", "TreeSample"]
+__all__ = ["Executor", "Exited", "LaunchRequest", "Sample"]

@@ -1,4 +1,5 @@
-"""The interface every executor offers the supervisor."""
+"""What the supervisor hands an executor, what it gets back, and the interface every
+executor offers (local processes today, Slurm jobs next)."""
 
 from __future__ import annotations
 
@@ -7,50 +8,94 @@ from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
-class LaunchSpec:
-    argv: list[str]
-    cwd: str
-    stdout: str
-    stderr: str
+class LaunchRequest:
+    """One run to start: the model `executable` under MPI on `cores` ranks, or a shell
+    `command`, in work_dir, with the launcher's logs in log_dir."""
+
+    run_id: str
+    work_dir: str
+    log_dir: str
+    cores: int
+    walltime_s: int
     env: dict[str, str] = field(default_factory=dict)
-    cores: int = 1
+    executable: str | None = None
+    command: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.executable is None) == (self.command is None):
+            raise ValueError("a launch request has an executable or a command, not both")
+
+    @property
+    def stdout(self) -> str:
+        return f"{self.log_dir}/mpirun.stdout"
+
+    @property
+    def stderr(self) -> str:
+        return f"{self.log_dir}/mpirun.stderr"
+
+    @property
+    def exit_file(self) -> str:
+        """Where the launch wrapper writes the model's exit status before it ends."""
+        return f"{self.log_dir}/exit_status"
 
     def record(self) -> dict[str, Any]:
         return asdict(self)
 
-
-@dataclass(frozen=True)
-class Handle:
-    pid: int
-    create_time: float
-
-
-@dataclass(frozen=True)
-class TreeSample:
-    alive: bool
-    processes: int = 0
-    cpu_percent: float = 0.0
-    rss_bytes: int = 0
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> LaunchRequest | None:
+        """The request a run was launched with; None for a record this version cannot read."""
+        try:
+            return cls(**{name: record[name] for name in cls.__dataclass_fields__})
+        except (KeyError, TypeError, ValueError):
+            return None
 
 
 @dataclass(frozen=True)
 class Exited:
-    """The process is gone; exit_code is None when it was not our child (adopted)."""
+    """The run's processes are gone; exit_code is None when it is not known."""
 
     exit_code: int | None
 
 
+@dataclass(frozen=True)
+class Sample:
+    """What the run's processes use now; None where a backend cannot tell."""
+
+    alive: bool
+    processes: int | None = None
+    cpu_percent: float | None = None
+    rss_bytes: int | None = None
+
+
 class Executor(Protocol):
-    def spawn(self, spec: LaunchSpec) -> Handle: ...
+    """Every method that waits on the system is async and keeps its work off the event loop.
+    A run is known by the opaque reference spawn returns (stored in runs.executor_ref)."""
 
-    def adopt(self, handle: Handle, argv: list[str]) -> bool: ...
+    def command(self, request: LaunchRequest) -> list[str]:
+        """The command line the executor starts for the request, for the run's record."""
+        ...
 
-    def find(self, argv: list[str], cwd: str) -> Handle | None: ...
+    async def spawn(self, request: LaunchRequest) -> str: ...
 
-    def poll(self, handle: Handle) -> Exited | None: ...
+    async def adopt(self, ref: str, request: LaunchRequest) -> bool:
+        """Take over watching a run spawned before a restart; False when it is gone."""
+        ...
 
-    def sample(self, handle: Handle) -> TreeSample: ...
+    async def find(self, request: LaunchRequest) -> str | None:
+        """The reference of a run spawned just before a crash, before its reference was
+        stored; None when it never started."""
+        ...
 
-    async def stop(self, handle: Handle, grace_s: float) -> None: ...
+    async def poll(self, ref: str) -> Exited | None: ...
 
-    def forget(self, handle: Handle) -> None: ...
+    async def sample(self, ref: str) -> Sample: ...
+
+    async def stop(self, ref: str, grace_s: float) -> None:
+        """Ask the run to end, and end it after grace_s; returns once it is gone."""
+        ...
+
+    def forget(self, ref: str) -> None: ...
+
+    def describe(self, ref: str) -> str:
+        """The reference in words, for the run's events: "pid 4242", "Slurm job 17"."""
+        ...

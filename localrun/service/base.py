@@ -6,9 +6,10 @@ import re
 import time
 from typing import Any
 
-from localrun import files, mpi
+from localrun import files
 from localrun.config import Settings
 from localrun.errors import NotFound
+from localrun.executor.local import mpi
 from localrun.runs import Run
 from localrun.store import Store
 from localrun.supervisor import Supervisor

@@ -165,7 +165,16 @@ async def jobs(db: aiosqlite.Connection) -> None:
         )
 
 
+EXECUTOR_REF = statements(
+    "ALTER TABLE runs ADD COLUMN executor_ref TEXT",
+    "UPDATE runs SET executor_ref = pid || ':' || pid_create_time "
+    "WHERE pid IS NOT NULL AND pid_create_time IS NOT NULL",
+    "ALTER TABLE runs DROP COLUMN pid",
+    "ALTER TABLE runs DROP COLUMN pid_create_time",
+)
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", INITIAL),
     ("0002_jobs", jobs),
+    ("0003_executor_ref", EXECUTOR_REF),
 ]

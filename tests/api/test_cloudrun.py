@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +18,7 @@ from localrun.runs import State
 from localrun.service import Service
 from tests.api.cloudrun_client import check_run
 from tests.conftest import EXAMPLE, free_port
+from tests.polling import eventually
 
 Client = TestClient[Any, Any]
 FINAL = ("done", "error", "stopped")
@@ -90,13 +89,12 @@ async def ready_run(
 async def wait_status(
     client: Client, auth: dict[str, str], run_id: str, wanted: tuple[str, ...], within: float = 60
 ) -> dict[str, Any]:
-    deadline = time.monotonic() + within
-    while True:
+    async def reached() -> dict[str, Any] | None:
         run = await get(client, auth, run_id)
-        if run["status"] in wanted:
-            return run
-        assert time.monotonic() < deadline, f"still {run['status']} after {within} s"
-        await asyncio.sleep(0.1)
+        return run if run["status"] in wanted else None
+
+    found: dict[str, Any] = await eventually(reached, timeout=within)
+    return found
 
 
 def patch(option_id: str) -> list[dict[str, Any]]:
@@ -525,10 +523,12 @@ async def test_stop_an_active_run_and_refuse_one_never_started(
     await assert_error(await client.post(url + "/stop", headers=auth), 409)
     resp = await client.post(url + "/start", data={"cores": "2"}, headers=auth)
     assert resp.status == 200
-    deadline = time.monotonic() + 60
-    while (active := await get(client, auth, run["id"]))["percent_complete"] <= 0:
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.1)
+
+    async def stepping() -> dict[str, Any] | None:
+        run_now = await get(client, auth, run["id"])
+        return run_now if run_now["percent_complete"] > 0 else None
+
+    active = await eventually(stepping, timeout=60)
     assert active["status"] == "active"
     assert active["remaining_time"] is not None and active["remaining_time"] > 0
     resp = await client.post(url + "/stop", headers=auth)

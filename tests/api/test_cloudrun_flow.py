@@ -9,7 +9,6 @@ Every Run response goes through the client's own parsing (`_update`).
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import requests
 
 from tests.api.cloudrun_client import CLIENT_TIME, RUN_KEYS, TIMES, check_run
 from tests.conftest import EXAMPLE, Daemon
+from tests.polling import wait_for
 
 WRF_TIME = "%Y-%m-%d_%H:%M:%S"
 
@@ -162,12 +162,11 @@ def prepared(daemon: Daemon, files: list[Path]) -> ClientRun:
 
 
 def poll(run: ClientRun, until: Any, within: float = 120) -> None:
-    deadline = time.monotonic() + within
-    run.get()
-    while not until(run):
-        assert time.monotonic() < deadline, f"run still {run.status} after {within} s"
-        time.sleep(0.2)
+    def reached() -> bool:
         run.get()
+        return bool(until(run))
+
+    wait_for(reached, timeout=within, interval=0.2)
 
 
 def test_the_client_flow_to_done_read_output_and_delete(daemon: Daemon, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from aiohttp.test_utils import TestClient
 
 from localrun.api.native.openapi import document
 from localrun.service import Service
+from tests.api.raw import raw_get
 from tests.conftest import EXAMPLE
 
 Client = TestClient[Any, Any]
@@ -224,7 +225,10 @@ async def test_run_to_success_with_events_logs_and_files(
     assert await resp.read() == b"\x89HDF"
     staged = await client.get(url + "/files/namelist.input", headers=auth)
     assert staged.status == 200 and b"&time_control" in await staged.read()
-    await assert_error(await client.get(url + "/files/../../localrun.db", headers=auth), 404)
+    for escape in ("../../localrun.db", "%2E%2E/%2E%2E/localrun.db", "..%2F..%2Flocalrun.db"):
+        status, body = await raw_get(client, f"{url}/files/{escape}", auth)
+        assert status == 400 and body["error"]["code"] == "invalid", (escape, body)
+        assert "must stay inside the run directory" in body["error"]["message"]
     await assert_error(await client.post(url + "/stop", headers=auth), 409)
     deleted = await (await client.delete(url, headers=auth)).json()
     assert deleted["state"] == "succeeded"

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
-import json
 import stat
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -19,7 +16,9 @@ from yarl import URL
 
 from localrun.app import init_app
 from localrun.service import Service
+from tests.api.raw import raw_get
 from tests.conftest import EXAMPLE, make_settings
+from tests.polling import eventually
 
 Client = TestClient[Any, Any]
 Headers = dict[str, str]
@@ -109,13 +108,12 @@ async def statuses(client: Client, rs: Headers, job_id: str) -> list[dict[str, A
 async def completed(
     client: Client, rs: Headers, job_id: str, within: float = 120
 ) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + within
-    while True:
+    async def ended() -> list[dict[str, Any]] | None:
         found = await statuses(client, rs, job_id)
-        if found[0]["status"] == "Completed":
-            return found
-        assert time.monotonic() < deadline, found
-        await asyncio.sleep(0.1)
+        return found if found[0]["status"] == "Completed" else None
+
+    result: list[dict[str, Any]] = await eventually(ended, timeout=within)
+    return result
 
 
 async def wrf_job(client: Client, rs: Headers, minutes: int = 5) -> str:
@@ -143,19 +141,6 @@ async def detail(resp: aiohttp.ClientResponse, status: int) -> str:
     assert set(body) == {"detail"} and body["detail"]
     message: str = body["detail"]
     return message
-
-
-async def raw_get(client: Client, path: str, rs: Headers) -> tuple[int, Any]:
-    """GET with the path sent as written: HTTP clients remove '..' segments before sending."""
-    assert client.server.host is not None and client.server.port is not None
-    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
-    head = f"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
-    head += "".join(f"{k}: {v}\r\n" for k, v in rs.items())
-    writer.write((head + "\r\n").encode())
-    data = await reader.read()
-    writer.close()
-    status_line, _, rest = data.partition(b"\r\n")
-    return int(status_line.split()[1]), json.loads(rest.partition(b"\r\n\r\n")[2])
 
 
 # auth, paths, envelopes

@@ -18,7 +18,8 @@ import rescalepy.client as rc
 from rescalepy import Client
 from rescalepy.batch import BatchRunner
 
-from tests.conftest import EXAMPLE, Daemon, wait_for
+from tests.conftest import EXAMPLE, Daemon
+from tests.polling import wait_for
 
 
 class AnyDate:

@@ -10,7 +10,8 @@ from typing import Any
 import psutil
 
 from localrun.client import Client
-from tests.conftest import EXAMPLE, Daemon, wait_for
+from tests.conftest import EXAMPLE, Daemon
+from tests.polling import wait_for
 
 TERMINAL = {"succeeded", "failed", "cancelled", "timed_out", "lost"}
 

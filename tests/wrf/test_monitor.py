@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from localrun.runs import StopReason
 from localrun.wrf.monitor import Monitor
 from tests.conftest import FIXTURES
 
@@ -35,7 +36,8 @@ def test_a_command_without_rsl_files_ends_by_its_exit_code(
     tmp_path: Path, exit_code: int | None, stop: str | None, state: str, code: str
 ) -> None:
     work, inputs = folder(tmp_path)
-    outcome = Monitor(work, inputs, 1, shell=True).outcome(exit_code, None, stop)
+    reason = None if stop is None else StopReason(stop)
+    outcome = Monitor(work, inputs, 1, shell=True).outcome(exit_code, None, reason)
     assert (outcome.state, outcome.code) == (state, code)
     if code == "exit":
         assert outcome.message == "the command exited with code 3"

@@ -9,7 +9,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import wait_for
+from tests.polling import wait_for
 from tests.wrf.sim.harness import (
     case_dir,
     rank_pids,

@@ -50,7 +50,10 @@ def test_bad_knobs_are_refused_with_where_they_came_from(
 
 
 def test_namelist_output_writes_each_group_as_wrf_does() -> None:
-    raw = {"time_control": {"run_minutes": [10], "restart": False}, "domains": {"name": "d"}}
+    raw: dict[str, dict[str, object]] = {
+        "time_control": {"run_minutes": [10], "restart": False},
+        "domains": {"name": "d"},
+    }
     assert namelist_output(raw) == (
         " &TIME_CONTROL\n RUN_MINUTES = 10,\n RESTART = F,\n /\n &DOMAINS\n NAME = 'd',\n /\n"
     )

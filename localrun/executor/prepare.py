@@ -1,4 +1,5 @@
-"""How a run's directory and command line are prepared before the executor spawns it."""
+"""A run's directory made ready and its LaunchRequest built, the same for every executor
+(the run directory is on a filesystem the executor shares)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 from pathlib import Path
 
 from localrun.config import Settings
-from localrun.executor import LaunchSpec
+from localrun.executor.base import LaunchRequest
 from localrun.files import run_paths
 from localrun.runs import Run
 
@@ -68,7 +69,7 @@ def tool_dir(settings: Settings, run: Run, root: Path) -> Path:
     return bindir
 
 
-def launch_spec(settings: Settings, run: Run) -> LaunchSpec:
+def launch_request(settings: Settings, run: Run) -> LaunchRequest:
     paths = run_paths(settings.data_path, run.id)
     paths.create()
     stage_inputs(paths.input, paths.work)
@@ -82,15 +83,14 @@ def launch_spec(settings: Settings, run: Run) -> LaunchSpec:
         "LOCALRUN_CORES": str(run.cores),
         "PATH": os.pathsep.join(search),
     }
-    if run.kind == "shell":
-        argv = ["/bin/sh", "-c", run.command or "true"]
-    else:
-        argv = [settings.mpirun, "-np", str(run.cores), model_executable(settings, run)]
-    return LaunchSpec(
-        argv=argv,
-        cwd=str(paths.work),
-        stdout=str(paths.logs / "mpirun.stdout"),
-        stderr=str(paths.logs / "mpirun.stderr"),
-        env=env,
+    shell = run.kind == "shell"
+    return LaunchRequest(
+        run_id=run.id,
+        work_dir=str(paths.work),
+        log_dir=str(paths.logs),
         cores=run.cores,
+        walltime_s=run.walltime_s,
+        env=env,
+        executable=None if shell else model_executable(settings, run),
+        command=(run.command or "true") if shell else None,
     )

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from localrun import mpi
 from localrun.config import default_mpirun
+from localrun.executor.local import mpi
 
 
 def test_the_shipped_launcher_is_mpich_with_a_version() -> None:

@@ -5,8 +5,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from localrun.executor.prepare import launch_request, simulator_executable
 from localrun.files import run_paths
-from localrun.launch import launch_spec, simulator_executable
 from localrun.runs import Run, State
 from tests.conftest import make_settings
 
@@ -33,25 +33,25 @@ def test_wrf_run_is_mpirun_np_model_in_work(tmp_path: Path) -> None:
     paths = run_paths(settings.data_path, "r1")
     paths.create()
     (paths.input / "namelist.input").write_text("x")
-    spec = launch_spec(settings, run())
-    assert spec.argv == ["/x/mpiexec", "-np", "2", "/opt/wrf.exe"]
-    assert spec.cwd == str(paths.work)
+    spec = launch_request(settings, run())
+    assert (spec.executable, spec.command, spec.cores) == ("/opt/wrf.exe", None, 2)
+    assert spec.work_dir == str(paths.work)
     assert spec.env["OMP_NUM_THREADS"] == "1"
     assert (paths.work / "namelist.input").resolve() == (paths.input / "namelist.input").resolve()
-    assert spec.stdout.endswith("logs/mpirun.stdout")
+    assert spec.stdout == str(paths.logs / "mpirun.stdout")
 
 
 def test_unconfigured_version_uses_the_simulator(tmp_path: Path) -> None:
     settings = make_settings(tmp_path)
-    spec = launch_spec(settings, run(version="3.9.1"))
-    assert spec.argv[-1] == simulator_executable()
+    spec = launch_request(settings, run(version="3.9.1"))
+    assert spec.executable == simulator_executable()
     assert Path(simulator_executable()).exists()
 
 
 def test_shell_run_gets_wrf_and_mpirun_on_path(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, mpirun="/x/mpiexec")
-    spec = launch_spec(settings, run("shell", "mpirun -np 2 wrf.exe"))
-    assert spec.argv == ["/bin/sh", "-c", "mpirun -np 2 wrf.exe"]
+    spec = launch_request(settings, run("shell", "mpirun -np 2 wrf.exe"))
+    assert (spec.executable, spec.command) == (None, "mpirun -np 2 wrf.exe")
     bindir = Path(spec.env["PATH"].split(os.pathsep)[0])
     assert (bindir / "mpirun").read_text() == '#!/bin/sh\nexec /x/mpiexec "$@"\n'
     assert (bindir / "wrf.exe").read_text() == f'#!/bin/sh\nexec {simulator_executable()} "$@"\n'
@@ -59,9 +59,15 @@ def test_shell_run_gets_wrf_and_mpirun_on_path(tmp_path: Path) -> None:
 
 def test_shell_mpirun_runs_the_real_launcher_not_itself(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, mpirun="mpiexec")
-    spec = launch_spec(settings, run("shell", "mpirun --version"))
+    spec = launch_request(settings, run("shell", "mpirun --version"))
+    assert spec.command is not None
     out = subprocess.run(
-        spec.argv, cwd=spec.cwd, env=spec.env, capture_output=True, text=True, timeout=30
+        ["/bin/sh", "-c", spec.command],
+        cwd=spec.work_dir,
+        env=spec.env,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert out.returncode == 0, out.stderr
     assert "HYDRA" in out.stdout or "Open MPI" in out.stdout

@@ -1,0 +1,37 @@
+"""The command line a local run starts: `mpirun -np N exe`, or the shell command, inside the
+launch wrapper."""
+
+from __future__ import annotations
+
+from localrun.executor.base import LaunchRequest
+
+# What `ulimit -s unlimited` does (up to the hard limit), then the run; its exit status goes to
+# the file named by $0 before the wrapper ends, so that a run adopted after a daemon restart
+# still has one. A run killed by a signal kills the wrapper with the same signal, so that the
+# wrapper's own status reads like the run's. A shell rather than preexec_fn, which is unsafe
+# while the daemon has worker threads.
+WRAPPER = (
+    'ulimit -s "$(ulimit -H -s)" 2>/dev/null; "$@"; s=$?; echo "$s" > "$0"; '
+    'if [ "$s" -gt 128 ] && [ "$s" -lt 160 ]; then kill -s "$((s - 128))" $$; fi; exit "$s"'
+)
+
+
+def run_argv(request: LaunchRequest, mpirun: str) -> list[str]:
+    """The run itself: the model under the MPI launcher, or the shell command."""
+    if request.command is not None:
+        return ["/bin/sh", "-c", request.command]
+    assert request.executable is not None
+    return [mpirun, "-np", str(request.cores), request.executable]
+
+
+def wrapped(argv: list[str], exit_file: str) -> list[str]:
+    return ["/bin/sh", "-c", WRAPPER, exit_file, *argv]
+
+
+def status_from_file(text: str) -> int | None:
+    """The exit status the wrapper wrote, as Popen reports it (-N for signal N)."""
+    try:
+        status = int(text.strip())
+    except ValueError:
+        return None
+    return -(status - 128) if 128 < status < 160 else status
