@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 import platformdirs
-import psutil
+
+from localrun.executor.local.machine import physical_cores
 
 
 class SettingsError(ValueError):
@@ -26,10 +27,6 @@ def _default_data_dir() -> str:
 
 def _default_config_file() -> str:
     return str(Path(platformdirs.user_config_dir("localrun", appauthor=False)) / "localrun.toml")
-
-
-def physical_cores() -> int:
-    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
 
 
 def default_mpirun() -> str:

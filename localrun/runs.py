@@ -94,7 +94,8 @@ class Run:
 
 @dataclass(frozen=True)
 class Job:
-    """Runs made together: a Rescale job, a sweep. Its runs have job_index 1..size."""
+    """Runs made together (a family's job, a sweep of variables); they have job_index
+    1..size."""
 
     id: str
     owner: str

@@ -39,6 +39,9 @@ class ServiceBase:
         await self.store.merge_extra(run.id, values)
         return await self.get_run(run.owner, run.id)
 
+    def cores_free(self) -> int:
+        return max(0, self.settings.total_cores - self.supervisor.cores_in_use)
+
     def mpi_info(self) -> dict[str, Any]:
         if self._mpi is None:
             self._mpi = mpi.describe(self.settings.mpirun)

@@ -1,5 +1,5 @@
-"""Jobs: a group of runs made together (a Rescale job, a sweep of variables), each run with
-its index in the job and the values of its variables."""
+"""Jobs: a group of runs made together (one per combination of a sweep's variables), each run
+with its index in the job and the values of its variables."""
 
 from __future__ import annotations
 

@@ -1,12 +1,13 @@
 """Slices of one WRF history field: by name, between two times, inside a lon/lat box.
 
-The shape is Cloudrun's `read_output` answer: `{FIELD: {attributes}, "times": [...],
-"data": nested lists}` with times in WRF's own form (`0001-01-01_00:10:00`) and data indexed
-[time][level...][south_north][west_east]. Masked and non-finite values become null.
+A FieldSlice holds the field's attributes, its times in WRF's own form
+(`0001-01-01_00:10:00`) and its data as nested lists indexed
+[time][level...][south_north][west_east]. Masked and non-finite values become None.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,16 +56,19 @@ class Box:
     lat2: float | None = None
 
     def ranges(self) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
-        """(lon range, lat range). Cloudrun's client leaves out a bound equal to 0, so an axis
-        with one bound given reads the missing one as 0; an axis with none is not limited."""
+        """(lon range, lat range); a side left open is infinite, an axis with no bound given
+        is not limited."""
         return _axis(self.lon1, self.lon2), _axis(self.lat1, self.lat2)
 
 
 def _axis(a: float | None, b: float | None) -> tuple[float, float] | None:
     if a is None and b is None:
         return None
-    lo, hi = a or 0.0, b or 0.0
-    return (min(lo, hi), max(lo, hi))
+    if a is None or b is None:
+        bound = a if a is not None else b
+        assert bound is not None
+        return (bound, math.inf) if a is not None else (-math.inf, bound)
+    return (min(a, b), max(a, b))
 
 
 @dataclass(frozen=True)

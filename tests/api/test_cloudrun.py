@@ -628,3 +628,12 @@ async def test_read_output_errors(client: Client, auth: dict[str, str]) -> None:
     await assert_error(await client.get(url + "t2", data={"lon1": "west"}, headers=auth), 400)
     times = {"time1": "0001-01-01_00:20:00", "time2": "0001-01-01_00:10:00"}
     await assert_error(await client.get(url + "t2", data=times, headers=auth), 400)
+
+
+def test_a_box_with_one_bound_on_an_axis_reads_the_other_as_zero() -> None:
+    from localrun.api.cloudrun.views import cloudrun_box
+
+    box = cloudrun_box(-105.0, None, None, 30.0)
+    assert box.ranges() == ((-105.0, 0.0), (0.0, 30.0))
+    assert cloudrun_box(None, None, None, None).ranges() == (None, None)
+    assert cloudrun_box(1.0, 2.0, 3.0, 4.0).ranges() == ((1.0, 3.0), (2.0, 4.0))

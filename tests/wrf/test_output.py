@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -106,7 +107,8 @@ def test_a_lon_lat_box_cuts_the_index_rectangle(sim_run: Path) -> None:
 
 def test_a_box_with_one_bound_of_an_axis_reads_the_other_as_zero() -> None:
     # Cloudrun's client drops a bound equal to 0, so lon1=-105 alone means -105..0
-    assert Box(lon1=-105).ranges() == ((-105.0, 0.0), None)
+    assert Box(lon1=-105).ranges() == ((-105.0, math.inf), None)
+    assert Box(lon2=-105).ranges() == ((-math.inf, -105.0), None)
     assert Box(lat1=30, lat2=45).ranges() == (None, (30.0, 45.0))
     assert Box().ranges() == (None, None)
 

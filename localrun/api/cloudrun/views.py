@@ -101,6 +101,19 @@ def patch_operations(body: Any) -> list[tuple[str, str, Any]]:
     return result
 
 
+def cloudrun_box(
+    lon1: float | None, lat1: float | None, lon2: float | None, lat2: float | None
+) -> Box:
+    """The client leaves out a bound equal to 0, so an axis with one bound given reads the
+    missing one as 0."""
+
+    def pair(a: float | None, b: float | None) -> tuple[float | None, float | None]:
+        return (a, b) if (a is None) == (b is None) else (a or 0.0, b or 0.0)
+
+    (lon1, lon2), (lat1, lat2) = pair(lon1, lon2), pair(lat1, lat2)
+    return Box(lon1, lat1, lon2, lat2)
+
+
 @both("POST", "/runs")
 async def create_run(request: web.Request) -> web.Response:
     who = await owner(request)
@@ -243,7 +256,9 @@ async def read_output(request: web.Request) -> web.Response:
     elif request.can_read_body:
         raw = (await request.read()).decode("utf-8", "replace")
         fields.update({k: v[-1] for k, v in parse_qs(raw).items()})
-    box = Box(*(optional_number(fields, name) for name in ("lon1", "lat1", "lon2", "lat2")))
+    box = cloudrun_box(
+        *(optional_number(fields, name) for name in ("lon1", "lat1", "lon2", "lat2"))
+    )
     found = await service(request).read_output(
         run,
         request.match_info["field"],

@@ -223,7 +223,7 @@ async def healthz(request: web.Request) -> web.Response:
         "disk_free_bytes": disk.free,
         "cores": {
             "total": settings.total_cores,
-            "free": max(0, settings.total_cores - svc.supervisor.cores_in_use),
+            "free": svc.cores_free(),
         },
     }
     return web.json_response(body)

@@ -1,0 +1,11 @@
+"""What this machine has to hand out."""
+
+from __future__ import annotations
+
+import os
+
+import psutil
+
+
+def physical_cores() -> int:
+    return psutil.cpu_count(logical=False) or os.cpu_count() or 1
