@@ -3,7 +3,9 @@ store, supervisor and service they share."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import shutil
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -15,6 +17,7 @@ from localrun.api.keys import SERVICE, SETTINGS
 from localrun.api.native import errors as native_errors
 from localrun.config import Settings
 from localrun.executor.local import LocalExecutor
+from localrun.executor.local.sandbox import choose_sandbox
 from localrun.executor.prepare import launch_request
 from localrun.service import Service
 from localrun.store import Store
@@ -29,13 +32,25 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     # Two daemons on one data directory would both launch the same queued runs.
     with files.exclusive_lock(settings.data_path / "daemon.lock", f"{settings.data_path}"):
+        sandbox = await asyncio.to_thread(
+            choose_sandbox,
+            settings.sandbox,
+            data_dir=settings.data_path,
+            programs=[
+                shutil.which(settings.mpirun) or settings.mpirun,
+                *settings.model_paths.values(),
+            ],
+            secrets=[settings.tls_key],
+            network=settings.sandbox_network,
+        )
         store = await Store.open(settings.data_path / "localrun.db")
-        executor = LocalExecutor(settings.mpirun)
+        executor = LocalExecutor(settings.mpirun, sandbox)
         supervisor = Supervisor(settings, store, executor, launch_request)
         app[SERVICE] = Service(settings, store, supervisor)
         await supervisor.start()
         cores = settings.total_cores
         log.info("data directory %s, %d core(s) to hand out", settings.data_path, cores)
+        log.info("runs are isolated by: %s", executor.isolation)
         yield
         await supervisor.close()
         executor.close()

@@ -74,6 +74,16 @@ class Settings:
         "Directories, separated by commas, that file:// input URLs may read from "
         "(empty = file:// URLs refused).",
     )
+    sandbox: str = setting(
+        "auto",
+        "Run isolation: bubblewrap (required), auto (bubblewrap when it works) or none.",
+    )
+    sandbox_network: bool = setting(
+        False, "Let sandboxed runs use the network (by default they have none)."
+    )
+    single_user: bool = setting(
+        False, "Declare the host single-user: shell jobs from several owners run unsandboxed."
+    )
     log_level: str = setting("info", "debug, info, warning or error.")
 
     @cached_property
@@ -189,6 +199,8 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("tls_cert and tls_key go together: give both or neither")
     if settings.log_level not in {"debug", "info", "warning", "error"}:
         raise SettingsError(f"log_level: {settings.log_level!r} is not debug/info/warning/error")
+    if settings.sandbox not in {"auto", "bubblewrap", "none"}:
+        raise SettingsError(f"sandbox: {settings.sandbox!r} is not auto, bubblewrap or none")
     for name in ("walltime_s", "stop_grace_s", "poll_interval_s", "sim_speed", "max_upload_bytes"):
         if getattr(settings, name) <= 0:
             raise SettingsError(f"{name}: must be positive")

@@ -71,6 +71,12 @@ class Executor(Protocol):
     """Every method that waits on the system is async and keeps its work off the event loop.
     A run is known by the opaque reference spawn returns (stored in runs.executor_ref)."""
 
+    @property
+    def isolation(self) -> str:
+        """What keeps a run from reading or writing what is not its own: "none" or the
+        mechanism's name ("bubblewrap")."""
+        ...
+
     def command(self, request: LaunchRequest) -> list[str]:
         """The command line the executor starts for the request, for the run's record."""
         ...

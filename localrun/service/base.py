@@ -39,6 +39,10 @@ class ServiceBase:
         await self.store.merge_extra(run.id, values)
         return await self.get_run(run.owner, run.id)
 
+    @property
+    def isolation(self) -> str:
+        return self.supervisor.executor.isolation
+
     def cores_free(self) -> int:
         return max(0, self.settings.total_cores - self.supervisor.cores_in_use)
 

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from localrun import files, runs
-from localrun.errors import Conflict, Invalid
+from localrun.errors import Conflict, Forbidden, Invalid
 from localrun.runs import Event, Run, State, StopReason
 from localrun.service.base import NAMELIST
 from localrun.service.inputs import Inputs
@@ -40,6 +40,8 @@ class Runs(Inputs):
             raise Invalid("walltime must be a positive number of seconds")
         if kind == "shell" and not command:
             raise Invalid("a shell run needs a command")
+        if kind == "shell":
+            await self._check_shell_owner(owner)
         run = Run(
             id=str(uuid.uuid4()),
             owner=owner,
@@ -59,6 +61,20 @@ class Runs(Inputs):
         )
         self.paths(run.id).create()
         return await self.store.insert_run(run, "created")
+
+    async def _check_shell_owner(self, owner: str) -> None:
+        """Without a sandbox a shell command can read and change every run of the host, so it
+        is taken from one owner only, unless the host is declared single-user."""
+        if self.isolation != "none" or self.settings.single_user:
+            return
+        others = [o for o in await self.store.shell_owners() if o != owner]
+        if others:
+            raise Forbidden(
+                "this host runs shell commands without a sandbox (bubblewrap is not available), "
+                f"and another owner ({others[0]}) has shell runs here: each could read the "
+                "other's files. Install bubblewrap, or set single_user = true if every owner "
+                "is you"
+            )
 
     async def list_runs(self, owner: str, **filters: Any) -> list[Run]:
         return await self.store.list_runs(owner, launch=False, **filters)

@@ -232,6 +232,12 @@ class Store:
         rows = await self._db.execute_fetchall(sql, [*params, limit])
         return [Run.from_row(dict(r)) for r in rows]
 
+    async def shell_owners(self) -> list[str]:
+        rows = await self._db.execute_fetchall(
+            "SELECT DISTINCT owner FROM runs WHERE kind = 'shell' ORDER BY owner"
+        )
+        return [str(r[0]) for r in rows]
+
     async def count_runs(self, owner: str | None, family: str | None = None) -> int:
         sql, params = "SELECT COUNT(*) FROM runs WHERE 1 = 1", []  # type: tuple[str, list[Any]]
         if owner is not None:

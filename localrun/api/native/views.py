@@ -221,6 +221,8 @@ async def healthz(request: web.Request) -> web.Response:
         "mpi": svc.mpi_info(),
         "models": svc.models(),
         "disk_free_bytes": disk.free,
+        "sandbox": svc.isolation,
+        "single_user": settings.single_user,
         "cores": {
             "total": settings.total_cores,
             "free": svc.cores_free(),

@@ -10,10 +10,12 @@ from localrun.executor.base import LaunchRequest
 # still has one. A run killed by a signal kills the wrapper with the same signal, so that the
 # wrapper's own status reads like the run's. A shell rather than preexec_fn, which is unsafe
 # while the daemon has worker threads.
-WRAPPER = (
-    'ulimit -s "$(ulimit -H -s)" 2>/dev/null; "$@"; s=$?; echo "$s" > "$0"; '
-    'if [ "$s" -gt 128 ] && [ "$s" -lt 160 ]; then kill -s "$((s - 128))" $$; fi; exit "$s"'
-)
+_RUN = 'ulimit -s "$(ulimit -H -s)" 2>/dev/null; "$@"; s=$?; echo "$s" > "$0"; '
+_END = 'if [ "$s" -gt 128 ] && [ "$s" -lt 160 ]; then kill -s "$((s - 128))" $$; fi; exit "$s"'
+WRAPPER = _RUN + _END
+# Inside the sandbox's own PID namespace the wrapper also kills whatever the run left behind
+# (kill -1 reaches every process of the namespace but its init and the wrapper). Never outside.
+SANDBOXED_WRAPPER = _RUN + "kill -KILL -1 2>/dev/null; " + _END
 
 
 def run_argv(request: LaunchRequest, mpirun: str) -> list[str]:
@@ -24,8 +26,11 @@ def run_argv(request: LaunchRequest, mpirun: str) -> list[str]:
     return [mpirun, "-np", str(request.cores), request.executable]
 
 
-def wrapped(argv: list[str], exit_file: str) -> list[str]:
-    return ["/bin/sh", "-c", WRAPPER, exit_file, *argv]
+def wrapped(argv: list[str], exit_file: str, sandbox: list[str] | None = None) -> list[str]:
+    """argv inside the launch wrapper; inside the sandbox given by its bwrap options."""
+    if sandbox is None:
+        return ["/bin/sh", "-c", WRAPPER, exit_file, *argv]
+    return [*sandbox, "/bin/sh", "-c", SANDBOXED_WRAPPER, exit_file, *argv]
 
 
 def status_from_file(text: str) -> int | None:

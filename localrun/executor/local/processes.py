@@ -25,9 +25,11 @@ import psutil
 
 from localrun.executor.base import Exited, LaunchRequest, Sample
 from localrun.executor.local.command import run_argv, status_from_file, wrapped
+from localrun.executor.local.sandbox import Sandbox
 from localrun.executor.local.scratch import remove_scratch
 
 CREATE_TIME_TOLERANCE_S = 0.05
+RUN_MARKER = "LOCALRUN_RUN_ID"  # in every run's environment; found on what left its group
 LEFTOVER_GIVE_UP_S = 10.0
 
 log = logging.getLogger(__name__)
@@ -53,8 +55,9 @@ class Pid:
 class LocalExecutor:
     """Spawns, watches and stops process trees; remembers its children to reap them."""
 
-    def __init__(self, mpirun: str) -> None:
+    def __init__(self, mpirun: str, sandbox: Sandbox | None = None) -> None:
         self.mpirun = mpirun
+        self.sandbox = sandbox
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="localrun-executor")
         self._children: dict[int, subprocess.Popen[bytes]] = {}
         self._procs: dict[int, psutil.Process] = {}
@@ -69,8 +72,17 @@ class LocalExecutor:
     def close(self) -> None:
         self._thread.shutdown(wait=False)
 
+    @property
+    def isolation(self) -> str:
+        return "none" if self.sandbox is None else "bubblewrap"
+
     def command(self, request: LaunchRequest) -> list[str]:
         return run_argv(request, self.mpirun)
+
+    def _full_argv(self, request: LaunchRequest) -> list[str]:
+        """What is spawned: the command in the launch wrapper, in the sandbox if there is one."""
+        sandbox = None if self.sandbox is None else self.sandbox.argv(request)
+        return wrapped(self.command(request), request.exit_file, sandbox)
 
     def describe(self, ref: str) -> str:
         return f"pid {Pid.parse(ref).pid}"
@@ -88,7 +100,7 @@ class LocalExecutor:
         Path(request.exit_file).unlink(missing_ok=True)
         with open(request.stdout, "ab") as out, open(request.stderr, "ab") as err:
             child = subprocess.Popen(
-                wrapped(argv, request.exit_file),
+                self._full_argv(request),
                 cwd=request.work_dir,
                 env=env,
                 stdin=subprocess.DEVNULL,
@@ -111,7 +123,7 @@ class LocalExecutor:
         return await self._off_loop(self._adopt, Pid.parse(ref), request)
 
     def _adopt(self, handle: Pid, request: LaunchRequest) -> bool:
-        expected = wrapped(self.command(request), request.exit_file)
+        expected = self._full_argv(request)
         try:
             proc = psutil.Process(handle.pid)
             same = (
@@ -132,7 +144,7 @@ class LocalExecutor:
         return await self._off_loop(self._find, request)
 
     def _find(self, request: LaunchRequest) -> str | None:
-        expected = wrapped(self.command(request), request.exit_file)
+        expected = self._full_argv(request)
         for proc in psutil.process_iter(["cmdline", "cwd", "create_time"]):
             if proc.info["cmdline"] == expected and proc.info["cwd"] == request.work_dir:
                 return Pid(proc.pid, proc.info["create_time"]).ref()
@@ -165,7 +177,10 @@ class LocalExecutor:
         child = self._children.get(pid)
         if child is not None:
             code = child.poll()
-            return None if code is None else Exited(code)
+            if code is None:
+                return None
+            recorded = self._recorded_status(pid)  # the run's own, not bubblewrap's
+            return Exited(code if recorded is None else recorded)
         proc = self._procs.get(pid)
         if proc is not None and _alive(proc):
             return None
@@ -192,11 +207,17 @@ class LocalExecutor:
                 for proc in root.children(recursive=True):
                     found.setdefault(proc.pid, proc)
         created = self._created.get(pid, 0.0) - CREATE_TIME_TOLERANCE_S
+        request = self._requests.get(pid)
+        marker = None if request is None else request.env.get(RUN_MARKER)
         for proc in psutil.process_iter():
             if proc.pid in found or proc.pid == os.getpid():
                 continue
             with contextlib.suppress(ProcessLookupError, psutil.Error):
-                if os.getpgid(proc.pid) == pid and proc.create_time() >= created:
+                if proc.create_time() < created:
+                    continue
+                if os.getpgid(proc.pid) == pid or (
+                    marker is not None and proc.environ().get(RUN_MARKER) == marker
+                ):
                     found[proc.pid] = proc
         self._tree[pid] = found
         return list(found.values())
@@ -249,9 +270,12 @@ class LocalExecutor:
             await asyncio.sleep(0.05)
 
     def _signal_all(self, pid: int, signum: int) -> list[psutil.Process]:
+        """Signal every process of the run. SIGTERM skips bubblewrap itself: its death would
+        SIGKILL the whole sandbox at once, with no grace."""
         tree = [p for p in self._members(pid) if _alive(p)]
         for proc in tree:
-            _signal(proc, signum)
+            if signum != signal.SIGTERM or not _is_bwrap(proc):
+                _signal(proc, signum)
         return tree
 
     def _gone(self, pid: int, tree: list[psutil.Process]) -> bool:
@@ -271,6 +295,13 @@ class LocalExecutor:
             self._created,
         ):
             table.pop(pid, None)
+
+
+def _is_bwrap(proc: psutil.Process) -> bool:
+    try:
+        return proc.name() == "bwrap"
+    except psutil.Error:
+        return False
 
 
 def _alive(proc: psutil.Process) -> bool:
