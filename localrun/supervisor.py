@@ -128,6 +128,8 @@ class Supervisor:
                 await self.store.add_event(run.id, run.state, "adopted after a daemon restart")
             log.info("run %s adopted (%s)", run.id, self.executor.describe(ref))
             self._watch_run(run, ref)
+            if run.stop_requested_at is not None:
+                await self._resume_stop(run, ref)
             return
         log.info("run %s has no process left; deciding from its logs", run.id)
         exited = await self.executor.poll(ref) if request is not None and ref else None
@@ -136,6 +138,15 @@ class Supervisor:
         )
         if ref is not None:
             self.executor.forget(ref)
+
+    async def _resume_stop(self, run: Run, ref: str) -> None:
+        """A stop was asked before the restart: carry it on, the grace counted from then."""
+        asked = run.stop_requested_at or time.time()
+        grace = max(0.0, self.settings.stop_grace_s - (time.time() - asked))
+        await self.store.add_event(
+            run.id, run.state, f"stop resumed after a daemon restart ({grace:.1f} s of grace left)"
+        )
+        self._watches[run.id].stop_task = asyncio.create_task(self.executor.stop(ref, grace))
 
     # scheduling
 
