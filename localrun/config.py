@@ -74,6 +74,9 @@ class Settings:
         "Directories, separated by commas, that file:// input URLs may read from "
         "(empty = file:// URLs refused).",
     )
+    fetch_private_addresses: bool = setting(
+        False, "Let inputs by URL come from loopback, link-local and private addresses."
+    )
     sandbox: str = setting(
         "auto",
         "Run isolation: bubblewrap (required), auto (bubblewrap when it works) or none.",

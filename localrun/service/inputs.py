@@ -77,7 +77,11 @@ class Inputs(ServiceBase):
         """An input fetched from http(s)://, or read from file:// under an allowed directory."""
         run = await self.get_run(owner, run_id)
         name = filename or fetch.file_name(url)
-        chunks = fetch.url_chunks(url, fetch.allowed_dirs(self.settings.input_url_dirs))
+        chunks = fetch.url_chunks(
+            url,
+            fetch.allowed_dirs(self.settings.input_url_dirs),
+            private_addresses=self.settings.fetch_private_addresses,
+        )
         return await self.upload_input(owner, run.id, name, chunks)
 
     async def refresh_readiness(self, run_id: str) -> Run:

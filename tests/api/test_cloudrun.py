@@ -14,10 +14,11 @@ from aiohttp.test_utils import TestClient
 from yarl import URL
 
 from localrun.api.cloudrun.shapes import STATUS
+from localrun.config import Settings
 from localrun.runs import State
 from localrun.service import Service
 from tests.api.cloudrun_client import check_run
-from tests.conftest import EXAMPLE, free_port
+from tests.conftest import EXAMPLE, free_port, make_settings
 from tests.polling import eventually
 
 Client = TestClient[Any, Any]
@@ -350,6 +351,12 @@ async def test_upload_errors_are_clear_4xx(client: Client, auth: dict[str, str])
 async def test_upload_after_start_is_409(client: Client, auth: dict[str, str]) -> None:
     run = await finished_run(client, auth)
     await assert_error(await upload(client, auth, run["id"], "namelist.input"), 409)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """The module's inputs by URL come from a server on loopback."""
+    return make_settings(tmp_path / "data", fetch_private_addresses=True)
 
 
 @pytest.fixture
