@@ -18,7 +18,7 @@ async def test_cloudrun_cannot_fetch_the_daemon_itself(
     for source in (
         own,
         f"http://localhost:{client.server.port}/healthz",
-        "http://169.254.169.254/",
+        "http://169.254.169.254/latest/meta-data",
     ):
         resp = await client.post(f"/v1/runs/{run}/input", data={"url": source}, headers=auth)
         assert resp.status == 400, source
