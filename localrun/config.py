@@ -74,6 +74,9 @@ class Settings:
         "Directories, separated by commas, that file:// input URLs may read from "
         "(empty = file:// URLs refused).",
     )
+    quota_bytes: int = setting(
+        0, "Bytes an owner's uploads and inputs may take in all (0 = no quota)."
+    )
     fetch_private_addresses: bool = setting(
         False, "Let inputs by URL come from loopback, link-local and private addresses."
     )

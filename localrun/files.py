@@ -245,6 +245,7 @@ def unpack_zip(archive: Path, dest: Path, limit: int | None = None) -> list[str]
                 if stat.S_ISLNK(mode):
                     raise Invalid(f"archive {archive.name}: member {member.filename} is a symlink")
                 resolve_inside(dest, member.filename.rstrip("/") or ".")
+            _check_layout(archive.name, members)
             for member in members:
                 target = resolve_inside(dest, member.filename.rstrip("/"))
                 if member.is_dir():
@@ -257,6 +258,23 @@ def unpack_zip(archive: Path, dest: Path, limit: int | None = None) -> list[str]
     except zipfile.BadZipFile as exc:
         raise Invalid(f"archive {archive.name} is not a valid zip file: {exc}") from None
     return names
+
+
+def _check_layout(archive: str, members: list[zipfile.ZipInfo]) -> None:
+    """Each member once, and no file where another member needs a folder (`a` and `a/b`)."""
+    seen: set[str] = set()
+    folders: set[str] = set()
+    files_: set[str] = set()
+    for member in members:
+        path = PurePosixPath(member.filename.rstrip("/")).as_posix()
+        if path in seen:
+            raise Invalid(f"archive {archive}: member {path} appears twice")
+        seen.add(path)
+        (folders if member.is_dir() else files_).add(path)
+        folders.update(p.as_posix() for p in PurePosixPath(path).parents if str(p) != ".")
+    clash = sorted(files_ & folders)
+    if clash:
+        raise Invalid(f"archive {archive}: {clash[0]} is both a file and a folder")
 
 
 def remove_tree(path: Path) -> None:
@@ -289,19 +307,23 @@ def file_kind(path: Path) -> str:
     return "UTF-8 Unicode text"
 
 
-def stage_files(sources: list[tuple[str, Path]], dest: Path) -> None:
+def stage_files(sources: list[tuple[str, Path]], dest: Path, limit: int | None = None) -> None:
     """Gather a job's files in dest: each file linked under its name, and each zip archive
     unpacked (no member may land outside dest). An archive whose members all sit in one
     folder named like the archive (ics.zip holding ics/..., as a directory upload is
     zipped) gives that folder's contents; any other archive is unpacked as it is. Two files
-    that would take the same name are refused."""
+    that would take the same name are refused. What archives unpack to must fit in limit
+    bytes, all of them together."""
     dest.mkdir(parents=True)
+    room = limit
     for index, (name, path) in enumerate(sources):
         if name.lower().endswith(".zip") and zipfile.is_zipfile(path):
             unpacked = dest / f".unpack-{index}"
             unpacked.mkdir()
             try:
-                unpack_zip(path, unpacked)
+                names = unpack_zip(path, unpacked, room)
+                if room is not None:
+                    room -= sum((unpacked / n).stat().st_size for n in names)
             except Invalid as exc:
                 raise Invalid(f"input file {name}: {exc.message}") from None
             top = list(unpacked.iterdir())

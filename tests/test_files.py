@@ -197,3 +197,46 @@ def test_exclusive_lock_refuses_a_second_holder_and_frees_on_exit(tmp_path: Path
             pass
     with files.exclusive_lock(lock, "the data directory"):
         pass
+
+
+def zip_of(members: dict[str, bytes], path: Path) -> Path:
+    import zipfile
+
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return path
+
+
+def test_a_zip_bomb_is_refused_before_it_is_unpacked(tmp_path: Path) -> None:
+    bomb = zip_of({"zeros": b"\0" * (20 << 20)}, tmp_path / "bomb.zip")
+    assert bomb.stat().st_size < 100_000
+    with pytest.raises(TooLarge, match="unpacks to 20971520 bytes"):
+        files.stage_files([("bomb.zip", bomb)], tmp_path / "staged", limit=1 << 20)
+    two = [("a.zip", zip_of({"a": b"x" * 600}, tmp_path / "a.zip"))]
+    two.append(("b.zip", zip_of({"b": b"y" * 600}, tmp_path / "b.zip")))
+    with pytest.raises(TooLarge):
+        files.stage_files(two, tmp_path / "both", limit=1000)  # the limit is for all of them
+
+
+@pytest.mark.parametrize(
+    ("members", "words"),
+    [
+        ([("a", b"1"), ("a/b", b"2")], "a is both a file and a folder"),
+        ([("x/a", b"1"), ("x/a", b"2")], "x/a appears twice"),
+    ],
+)
+def test_a_zip_whose_members_collide_is_refused(
+    tmp_path: Path, members: list[tuple[str, bytes]], words: str
+) -> None:
+    import warnings
+    import zipfile
+
+    path = tmp_path / "case.zip"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # zipfile warns about the duplicate name
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, data in members:
+                zf.writestr(name, data)
+    with pytest.raises(Invalid, match=words):
+        files.unpack_zip(path, tmp_path)

@@ -90,4 +90,9 @@ async def test_delete_stops_a_live_run_then_removes_outputs(service: Service) ->
     assert run.state == "cancelled"
     assert run.outputs_deleted_at is not None
     assert service.output_entries(run) == []
-    assert (service.paths(run.id).input / "namelist.input").exists()
+    assert list(service.paths(run.id).input.iterdir()) == []
+    assert [f.name for f in await service.input_files(run)] == ["namelist.input", "wrfinput_d01"]
+    events = await service.events("a", run.id)
+    again = await service.delete_outputs("a", run.id)
+    assert again.outputs_deleted_at == run.outputs_deleted_at
+    assert await service.events("a", run.id) == events

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from localrun import fetch, files
-from localrun.errors import Conflict, Invalid, NotFound
+from localrun.errors import Conflict, Invalid, NotFound, TooLarge
 from localrun.runs import Run, State, StoredFile
 from localrun.service.base import NAMELIST, ServiceBase
 from localrun.wrf.namelist import Case, NamelistError, read_case
@@ -39,6 +39,21 @@ class Inputs(ServiceBase):
         present = {p.name for p in input_dir.iterdir()} if input_dir.is_dir() else set()
         return [name for name in self.required_inputs(run) if name not in present]
 
+    async def room_for(self, owner: str) -> int:
+        """The most bytes one more upload (or what a job's archives unpack to) may take: the
+        upload limit, and what is left of the owner's quota."""
+        room = self.settings.max_upload_bytes
+        if self.settings.quota_bytes > 0:
+            used = await self.store.owner_bytes(owner)
+            left = self.settings.quota_bytes - used
+            if left <= 0:
+                raise TooLarge(
+                    f"{owner} has used {used} bytes, the whole quota of "
+                    f"{self.settings.quota_bytes}; delete runs to make room"
+                )
+            room = min(room, left)
+        return room
+
     async def input_files(self, run: Run) -> list[StoredFile]:
         return await self.store.files(run.id, "input")
 
@@ -52,7 +67,7 @@ class Inputs(ServiceBase):
         paths = self.paths(run.id)
         incoming = paths.input / f".upload-{uuid.uuid4().hex}.in"
         try:
-            size, md5 = await files.save_stream(chunks, incoming, self.settings.max_upload_bytes)
+            size, md5 = await files.save_stream(chunks, incoming, await self.room_for(owner))
             if name == NAMELIST:
                 _check_namelist(incoming)
             target = paths.input / name
@@ -110,9 +125,7 @@ class Inputs(ServiceBase):
         name = files.safe_filename(filename)
         folder = self.settings.data_path / "files" / uuid.uuid4().hex
         try:
-            size, md5 = await files.save_stream(
-                chunks, folder / name, self.settings.max_upload_bytes
-            )
+            size, md5 = await files.save_stream(chunks, folder / name, await self.room_for(owner))
         except BaseException:
             files.remove_tree(folder)
             raise

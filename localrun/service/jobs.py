@@ -51,7 +51,10 @@ class Jobs(Runs):
         made: list[Run] = []
         try:
             await asyncio.to_thread(
-                files.stage_files, [(f.name, Path(f.path)) for f in sources], staging
+                files.stage_files,
+                [(f.name, Path(f.path)) for f in sources],
+                staging,
+                await self.room_for(owner),
             )
             job = await self.store.insert_job(
                 Job(job_id, owner, family, name, spec, time.time(), len(combos))

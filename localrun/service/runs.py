@@ -167,14 +167,19 @@ class Runs(Inputs):
             await asyncio.sleep(0.1)
 
     async def delete_outputs(self, owner: str, run_id: str) -> Run:
+        """Stop the run, then remove its files (inputs, outputs, snapshots); its record, its
+        events and the list of its inputs stay. Deleting again changes nothing."""
         run = await self.get_run(owner, run_id)
         if not run.terminal:
             await self.stop(owner, run_id, "stopped by delete")
             run = await self.wait_terminal(owner, run_id, self.settings.stop_grace_s + 10)
-        work = self.paths(run.id).work
-        files.remove_tree(work)
-        work.mkdir(parents=True, exist_ok=True)
-        await self.store.delete_files(run.id, "output")
+        if run.outputs_deleted_at is not None:
+            return run
+        paths = self.paths(run.id)
+        for folder in (paths.work, paths.input, paths.root / "snapshots"):
+            await asyncio.to_thread(files.remove_tree, folder)
+        paths.create()
+        for kind in ("output", "snapshot"):  # the inputs' records stay, as the run's metadata
+            await self.store.delete_files(run.id, kind)
         await self.store.update_run(run.id, outputs_deleted_at=time.time())
-        await self.store.add_event(run.id, run.state, "outputs deleted")
         return await self.get_run(owner, run_id)

@@ -232,6 +232,15 @@ class Store:
         rows = await self._db.execute_fetchall(sql, [*params, limit])
         return [Run.from_row(dict(r)) for r in rows]
 
+    async def owner_bytes(self, owner: str) -> int:
+        """What the owner's uploads and inputs take, by their recorded sizes."""
+        row = await self._one(
+            "SELECT COALESCE(SUM(size), 0) FROM files WHERE owner = ? AND kind IN "
+            "('upload', 'input')",
+            (owner,),
+        )
+        return int(row[0]) if row else 0
+
     async def shell_owners(self) -> list[str]:
         rows = await self._db.execute_fetchall(
             "SELECT DISTINCT owner FROM runs WHERE kind = 'shell' ORDER BY owner"

@@ -11,7 +11,7 @@ owner's run 404, and every error is `{"status": <http status>, "message": "..."}
     GET    /v1/runs/{id}                    -> Run
     PATCH  /v1/runs/{id}                    JSON Patch: replace /selected_compute_option
                                             ({"compute_option_id"} or {"cores"}), /run_name
-    DELETE /v1/runs/{id}                    outputs removed, metadata kept -> Run
+    DELETE /v1/runs/{id}                    files removed (inputs, outputs), metadata kept -> Run
     POST   /v1/runs/{id}/input              multipart field `file`, or form field `url`
                                             (http(s)://, file:// under input_url_dirs)
                                             -> 200 {"file": {"id", "name", "size"}}

@@ -18,7 +18,12 @@ OPERATIONS: list[tuple[str, str, str, list[dict[str, Any]]]] = [
     ),
     ("get", "/localrun/v1/runs", "List runs (state, name, job, created_after, cursor, limit)", []),
     ("get", "/localrun/v1/runs/{id}", "Get a run (events=1 adds its events)", [_RUN_ID]),
-    ("delete", "/localrun/v1/runs/{id}", "Delete a run's outputs; the record stays", [_RUN_ID]),
+    (
+        "delete",
+        "/localrun/v1/runs/{id}",
+        "Delete a run's files; the record stays",
+        [_RUN_ID],
+    ),
     ("post", "/localrun/v1/runs/{id}/inputs", "Upload input files (multipart)", [_RUN_ID]),
     (
         "post",
