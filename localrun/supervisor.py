@@ -19,11 +19,12 @@ from localrun.files import run_paths
 from localrun.runs import Run, State, StopReason
 from localrun.store import Store
 from localrun.wrf.estimate import DEFAULT_MODEL, CostModel, Sample, fit
-from localrun.wrf.monitor import Monitor
+from localrun.wrf.monitor import Monitor, Outcome
 
 log = logging.getLogger("localrun.supervisor")
 
 STALL_CPU_PERCENT = 5.0
+LAUNCHER_TAIL_BYTES = 65536  # of mpirun's stdout, where its rank-failure banner is
 
 
 @dataclass
@@ -127,7 +128,7 @@ class Supervisor:
             else:
                 await self.store.add_event(run.id, run.state, "adopted after a daemon restart")
             log.info("run %s adopted (%s)", run.id, self.executor.describe(ref))
-            self._watch_run(run, ref)
+            await self._watch_run(run, ref)
             if run.stop_requested_at is not None:
                 await self._resume_stop(run, ref)
             return
@@ -197,19 +198,20 @@ class Supervisor:
         log.info("run %s started on %d core(s), %s", run.id, run.cores, where)
         stored = await self.store.get_run(run.id)
         assert stored is not None
-        self._watch_run(stored, ref)
+        await self._watch_run(stored, ref)
         if stored.stop_requested_at is not None:
             await self.request_stop(
                 run.id, stored.stop_reason or StopReason.USER, "stop asked while starting"
             )
 
-    def _watch_run(self, run: Run, ref: str) -> None:
+    async def _watch_run(self, run: Run, ref: str) -> None:
+        monitor = await asyncio.to_thread(self._monitor, run)
         now = time.monotonic()
         elapsed = time.time() - (run.started_at or time.time())
         self._watches[run.id] = Watch(
             run_id=run.id,
             ref=ref,
-            monitor=self._monitor(run),
+            monitor=monitor,
             started=now - elapsed,
             walltime_s=run.walltime_s,
             last_activity=now,
@@ -226,11 +228,11 @@ class Supervisor:
     async def _watch(self, watch: Watch) -> None:
         exited = await self.executor.poll(watch.ref)
         sample = await self.executor.sample(watch.ref)
-        progressed = watch.monitor.poll()
+        progressed, progress = await asyncio.to_thread(_read_logs, watch.monitor)
         now = time.monotonic()
         if progressed:
             watch.last_activity = now
-        changes: dict[str, Any] = {"progress": watch.monitor.snapshot()}
+        changes: dict[str, Any] = {"progress": progress}
         if sample.alive:
             cpu = sample.cpu_percent
             changes["usage"] = {
@@ -283,7 +285,6 @@ class Supervisor:
         run = await self.store.get_run(watch.run_id)
         if run is None:
             return
-        watch.monitor.poll()
         await self._finish(run, exit_code, watch.monitor, stop_reason=run.stop_reason)
         self.kick()
 
@@ -295,9 +296,12 @@ class Supervisor:
         stop_reason: StopReason | None,
     ) -> None:
         paths = run_paths(self.settings.data_path, run.id)
-        monitor = monitor or self._monitor(run)
-        monitor.poll()
-        outcome = monitor.outcome(exit_code, _read_text(paths.logs / "mpirun.stdout"), stop_reason)
+        if monitor is None:
+            monitor = await asyncio.to_thread(self._monitor, run)
+        stdout = paths.logs / "mpirun.stdout"
+        outcome, progress = await asyncio.to_thread(
+            _conclude, monitor, exit_code, stdout, stop_reason
+        )
         moved = await self.store.transition(
             run.id,
             runs.LIVE,
@@ -307,21 +311,44 @@ class Supervisor:
             error_code=outcome.code if outcome.state != State.SUCCEEDED else None,
             error_message=outcome.message if outcome.state != State.SUCCEEDED else None,
             error_hint=outcome.hint,
-            progress=monitor.snapshot(),
+            progress=progress,
         )
         if moved:
             log.info("run %s %s", run.id, outcome.summary)
             watched_to_the_end = exit_code is not None and run.started_at is not None
             wall_s = time.time() - (run.started_at or 0) if watched_to_the_end else None
             succeeded = outcome.state == State.SUCCEEDED
-            sample = monitor.calibration_sample(self.host, wall_s) if succeeded else None
+            sample = None
+            if succeeded:
+                sample = await asyncio.to_thread(monitor.calibration_sample, self.host, wall_s)
             if sample is not None:
                 await self.store.add_sample(run.id, self.host, sample)
                 await self.recalibrate()
 
 
-def _read_text(path: Path) -> str | None:
+# The functions below read files; the supervisor runs them off the event loop.
+
+
+def _read_logs(monitor: Monitor) -> tuple[bool, dict[str, Any]]:
+    """Whether WRF logged a new step since the last read, and the run's progress now."""
+    progressed = monitor.poll()
+    return progressed, monitor.snapshot()
+
+
+def _conclude(
+    monitor: Monitor, exit_code: int | None, stdout: Path, stop_reason: StopReason | None
+) -> tuple[Outcome, dict[str, Any]]:
+    monitor.poll()
+    outcome = monitor.outcome(exit_code, read_tail(stdout, LAUNCHER_TAIL_BYTES), stop_reason)
+    return outcome, monitor.snapshot()
+
+
+def read_tail(path: Path, size: int) -> str | None:
+    """The last `size` bytes of a file as text, never more in memory."""
     try:
-        return path.read_text(errors="replace")[-65536:]
+        with path.open("rb") as handle:
+            handle.seek(0, 2)
+            handle.seek(max(0, handle.tell() - size))
+            return handle.read(size).decode("utf-8", "replace")
     except OSError:
         return None

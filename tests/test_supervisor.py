@@ -110,3 +110,17 @@ async def test_finished_run_calibrates_the_estimator(aiohttp_client: Any, tmp_pa
     await asyncio.sleep(0)
     after = service.supervisor.cost_model
     assert after.samples == 1 and after != before
+
+
+def test_the_launcher_log_is_read_from_its_tail_only(tmp_path: Path) -> None:
+    from localrun.supervisor import read_tail
+
+    log = tmp_path / "mpirun.stdout"
+    with log.open("wb") as handle:
+        handle.truncate(1 << 30)  # 1 GiB, sparse
+        handle.seek(0, 2)
+        handle.write(b"BAD TERMINATION OF ONE OF YOUR APPLICATION PROCESSES\n")
+    text = read_tail(log, 4096)
+    assert text is not None and len(text) == 4096
+    assert text.endswith("BAD TERMINATION OF ONE OF YOUR APPLICATION PROCESSES\n")
+    assert read_tail(tmp_path / "absent", 10) is None
