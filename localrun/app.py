@@ -43,6 +43,9 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
             secrets=[settings.tls_key],
             network=settings.sandbox_network,
         )
+        left = await asyncio.to_thread(files.remove_leftovers, settings.data_path)
+        if left:
+            log.info("removed %d part file(s) left by an interrupted upload", len(left))
         store = await Store.open(settings.data_path / "localrun.db")
         executor = LocalExecutor(settings.mpirun, sandbox)
         supervisor = Supervisor(settings, store, executor, launch_request)

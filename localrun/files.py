@@ -277,6 +277,22 @@ def _check_layout(archive: str, members: list[zipfile.ZipInfo]) -> None:
         raise Invalid(f"archive {archive}: {clash[0]} is both a file and a folder")
 
 
+def remove_leftovers(data_dir: Path) -> list[Path]:
+    """What a daemon killed mid-upload or mid-job-creation left: part files of uploads and
+    staging folders. Only safe while no upload is under way (at start-up, under the lock)."""
+    found = [
+        *data_dir.glob("runs/*/input/.upload-*"),
+        *data_dir.glob("files/*/.upload-*"),
+        *data_dir.glob("files/.staging-*"),
+    ]
+    for path in found:
+        if path.is_dir() and not path.is_symlink():
+            remove_tree(path)
+        else:
+            path.unlink(missing_ok=True)
+    return found
+
+
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
+import weakref
 from typing import Any
 
 from localrun import files
@@ -25,6 +27,16 @@ class ServiceBase:
         self.supervisor = supervisor
         self.started = time.time()
         self._mpi: dict[str, Any] | None = None
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+
+    def run_lock(self, run_id: str) -> asyncio.Lock:
+        """Held while a run's inputs are committed or its start decided, so that an upload
+        never lands in a run that started meanwhile."""
+        lock = self._locks.get(run_id)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[run_id] = lock
+        return lock
 
     def paths(self, run_id: str) -> files.RunPaths:
         return files.run_paths(self.settings.data_path, run_id)

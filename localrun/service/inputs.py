@@ -14,6 +14,8 @@ from localrun.runs import Run, State, StoredFile
 from localrun.service.base import NAMELIST, ServiceBase
 from localrun.wrf.namelist import Case, NamelistError, read_case
 
+PART_PREFIX = ".upload-"  # a file being received; what a crash leaves is removed at start
+
 
 class Inputs(ServiceBase):
     def case(self, run: Run) -> Case | None:
@@ -65,25 +67,32 @@ class Inputs(ServiceBase):
         if run.state not in (State.CREATED, State.READY):
             raise Conflict(f"run {run.id} is {run.state}: inputs can only change before it starts")
         paths = self.paths(run.id)
-        incoming = paths.input / f".upload-{uuid.uuid4().hex}.in"
+        incoming = paths.input / f"{PART_PREFIX}{uuid.uuid4().hex}.part"
         try:
             size, md5 = await files.save_stream(chunks, incoming, await self.room_for(owner))
             if name == NAMELIST:
-                _check_namelist(incoming)
-            target = paths.input / name
-            incoming.replace(target)
+                await asyncio.to_thread(_check_namelist, incoming)
+            async with self.run_lock(run.id):
+                run = await self.get_run(owner, run_id)
+                if run.state not in (State.CREATED, State.READY):
+                    raise Conflict(
+                        f"run {run.id} became {run.state} during the upload: inputs can only "
+                        "change before it starts"
+                    )
+                target = paths.input / name
+                incoming.replace(target)
+                stored = await self.store.add_file(
+                    run_id=run.id,
+                    owner=owner,
+                    kind="input",
+                    name=name,
+                    path=str(target),
+                    size=size,
+                    md5=md5,
+                )
+                await self.refresh_readiness(run.id)
         finally:
             incoming.unlink(missing_ok=True)
-        stored = await self.store.add_file(
-            run_id=run.id,
-            owner=owner,
-            kind="input",
-            name=name,
-            path=str(target),
-            size=size,
-            md5=md5,
-        )
-        await self.refresh_readiness(run.id)
         return stored
 
     async def upload_input_url(

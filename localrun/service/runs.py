@@ -59,8 +59,13 @@ class Runs(Inputs):
             job_index=job[1] if job else None,
             extra={**({"required_inputs": [NAMELIST]} if kind == "wrf" else {}), **(extra or {})},
         )
-        self.paths(run.id).create()
-        return await self.store.insert_run(run, "created")
+        paths = self.paths(run.id)
+        paths.create()
+        try:
+            return await self.store.insert_run(run, "created")
+        except BaseException:
+            await asyncio.to_thread(files.remove_tree, paths.root)
+            raise
 
     async def _check_shell_owner(self, owner: str) -> None:
         """Without a sandbox a shell command can read and change every run of the host, so it
@@ -99,6 +104,10 @@ class Runs(Inputs):
     async def start(
         self, owner: str, run_id: str, cores: int | None = None, oversubscribe: bool = False
     ) -> Run:
+        async with self.run_lock(run_id):
+            return await self._start(owner, run_id, cores, oversubscribe)
+
+    async def _start(self, owner: str, run_id: str, cores: int | None, oversubscribe: bool) -> Run:
         run = await self.get_run(owner, run_id)
         if run.state == State.CREATED:
             missing = ", ".join(self.missing_inputs(run))
