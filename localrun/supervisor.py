@@ -14,6 +14,7 @@ from typing import Any
 
 from localrun import runs
 from localrun.config import Settings
+from localrun.errors import NoSpace
 from localrun.executor import Executor, LaunchRequest
 from localrun.files import run_paths
 from localrun.runs import Run, State, StopReason
@@ -91,10 +92,17 @@ class Supervisor:
         return sum(w.extra.get("cores", 0) for w in self._watches.values())
 
     async def _loop(self) -> None:
+        disk_full = False
         while True:
             self._wake.clear()  # a kick during the tick brings the next one forward
             try:
+                await self.store.keep_reserve()
                 await self.tick()
+                disk_full = False
+            except NoSpace as exc:
+                if not disk_full:  # once, not at every tick
+                    log.error("supervisor: %s; runs are watched, their records wait", exc)
+                disk_full = True
             except Exception:
                 log.exception("supervisor tick failed")
             with contextlib.suppress(TimeoutError):

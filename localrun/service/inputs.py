@@ -4,14 +4,16 @@ kept for later jobs, and whether the run has everything its namelist asks for.""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 from localrun import fetch, files
-from localrun.errors import Conflict, Invalid, NotFound, TooLarge
+from localrun.errors import Conflict, Invalid, NoSpace, NotFound, TooLarge
 from localrun.runs import Run, State, StoredFile
 from localrun.service.base import NAMELIST, ServiceBase
+from localrun.store.reserve import RESERVE_BYTES
 from localrun.wrf.namelist import Case, NamelistError, read_case
 
 PART_PREFIX = ".upload-"  # a file being received; what a crash leaves is removed at start
@@ -45,6 +47,9 @@ class Inputs(ServiceBase):
         """The most bytes one more upload (or what a job's archives unpack to) may take: the
         upload limit, and what is left of the owner's quota."""
         room = self.settings.max_upload_bytes
+        free = (await asyncio.to_thread(shutil.disk_usage, self.settings.data_path)).free
+        if free <= 2 * RESERVE_BYTES:
+            raise NoSpace("the disk holding localrun's data is full")
         if self.settings.quota_bytes > 0:
             used = await self.store.owner_bytes(owner)
             left = self.settings.quota_bytes - used

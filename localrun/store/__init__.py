@@ -6,27 +6,37 @@ import asyncio
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
+from localrun.errors import NoSpace
 from localrun.runs import JSON_FIELDS, TERMINAL, Event, Job, Run, StoredFile
 from localrun.store.migrations import MIGRATIONS
+from localrun.store.reserve import DiskReserve
 
 Statement = tuple[str, Sequence[Any]]
+T = TypeVar("T")
 
 
 class StoreError(RuntimeError):
     """The database cannot be used (e.g. it was written by a newer localrun)."""
 
 
+def _disk_full(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(
+        exc
+    )
+
+
 class Store:
-    def __init__(self, db: aiosqlite.Connection) -> None:
+    def __init__(self, db: aiosqlite.Connection, reserve: DiskReserve | None = None) -> None:
         self._db = db
         self._write = asyncio.Lock()
+        self.reserve = reserve
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -37,9 +47,10 @@ class Store:
         await db.execute("PRAGMA foreign_keys=ON")
         await db.execute("PRAGMA busy_timeout=5000")
         await db.execute("PRAGMA synchronous=NORMAL")
-        store = cls(db)
+        store = cls(db, DiskReserve(path.with_name("disk-reserve")))
         try:
             await store._migrate()
+            await store.keep_reserve()
         except BaseException:
             await db.close()
             raise
@@ -73,15 +84,44 @@ class Store:
                 )
                 await self._db.execute("COMMIT")
             except BaseException:
-                await self._db.execute("ROLLBACK")
+                await self._rollback()
                 raise
 
     async def migrations(self) -> list[tuple[str, float]]:
         rows = await self._db.execute_fetchall("SELECT name, applied_at FROM migrations")
         return [(r[0], r[1]) for r in rows]
 
+    async def _rollback(self) -> None:
+        # SQLite ends the transaction itself on some errors (a full disk among them).
+        if self._db.in_transaction:
+            await self._db.execute("ROLLBACK")
+
+    async def _guarded(self, attempt: Callable[[], Awaitable[T]]) -> T:
+        """A write; when the disk is full, once more after the reserve is released, and then
+        NoSpace (every family answers it with 507)."""
+        for last in (False, True):
+            try:
+                return await attempt()
+            except sqlite3.OperationalError as exc:
+                if not _disk_full(exc):
+                    raise
+                if (
+                    last
+                    or self.reserve is None
+                    or not await asyncio.to_thread(self.reserve.release)
+                ):
+                    raise NoSpace("the disk holding localrun's database is full") from None
+        raise AssertionError("unreachable")
+
+    async def keep_reserve(self) -> bool:
+        """Make the disk reserve again where it was released and there is room."""
+        return self.reserve is not None and await asyncio.to_thread(self.reserve.ensure)
+
     async def _run_write(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
         """Run statements in one transaction; returns each statement's rowcount."""
+        return await self._guarded(lambda: self._run_write_once(statements))
+
+    async def _run_write_once(self, statements: Sequence[tuple[str, Sequence[Any]]]) -> list[int]:
         async with self._write:
             await self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -92,7 +132,7 @@ class Store:
                 await self._db.execute("COMMIT")
                 return counts
             except BaseException:
-                await self._db.execute("ROLLBACK")
+                await self._rollback()
                 raise
 
     async def _write_returning(
@@ -103,6 +143,15 @@ class Store:
         after: Sequence[Statement] = (),
     ) -> sqlite3.Row:
         """A statement with RETURNING, between others, in one transaction; the row it wrote."""
+        return await self._guarded(lambda: self._write_returning_once(sql, params, before, after))
+
+    async def _write_returning_once(
+        self,
+        sql: str,
+        params: Sequence[Any],
+        before: Sequence[Statement],
+        after: Sequence[Statement],
+    ) -> sqlite3.Row:
         async with self._write:
             await self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -115,7 +164,7 @@ class Store:
                     await self._db.execute(*statement)
                 await self._db.execute("COMMIT")
             except BaseException:
-                await self._db.execute("ROLLBACK")
+                await self._rollback()
                 raise
         assert row is not None
         return row
