@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from localrun.api.keys import ROOT, SERVICE
 from localrun.errors import Invalid, NotFound, Unauthorized
 from localrun.service import Service
 
+LARGEST = 2**53  # any number beyond is refused: JSON clients and SQLite both stop near it
 BODY_LIMIT = 1024 * 1024  # bodies read whole (JSON, forms); uploads are streamed
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
@@ -68,10 +70,7 @@ async def json_object(
     raw = await request.read() if request.can_read_body else b""
     if not raw.strip():
         return {}
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise Invalid(f"the request body is not valid JSON: {exc}") from None
+    body = _parse_json(raw)
     if not isinstance(body, dict):
         raise Invalid("the request body must be a JSON object")
     if allowed is not None:
@@ -87,10 +86,22 @@ async def json_value(request: web.Request, empty: Any = None) -> Any:
     raw = await request.read() if request.can_read_body else b""
     if not raw.strip():
         return empty
+    return _parse_json(raw)
+
+
+def _parse_json(raw: bytes) -> Any:
+    """JSON in UTF-8 (or UTF-16/32 with a BOM, as json allows), with no lone surrogate in any
+    string and no deeper nesting than Python can take."""
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise Invalid(f"the request body is not valid JSON: {exc}") from None
+    except UnicodeEncodeError:
+        raise Invalid("the request body holds a lone UTF-16 surrogate (\\ud800...)") from None
+    except RecursionError:
+        raise Invalid("the request body is nested too deeply") from None
+    return value
 
 
 async def form_fields(request: web.Request) -> dict[str, str]:
@@ -109,14 +120,45 @@ async def form_fields(request: web.Request) -> dict[str, str]:
             f"a {request.content_type} body is not a form: send the fields form-encoded "
             "(application/x-www-form-urlencoded or multipart/form-data) or as a JSON object"
         )
-    posted = await request.post()
+    try:
+        posted = await request.post()
+    except (ValueError, AssertionError, LookupError) as exc:
+        raise Invalid(f"the form is malformed: {exc}") from None
     return {k: v for k, v in posted.items() if isinstance(v, str)}
+
+
+MALFORMED = "the multipart body is malformed"
+
+
+async def multipart_parts(request: web.Request) -> AsyncIterator[BodyPartReader]:
+    """The parts of a multipart/form-data body, each to be read before the next; a broken
+    body (no or a wrong boundary, a truncated part, a bad part header) is Invalid."""
+    if not request.content_type.startswith("multipart/"):
+        raise Invalid("send the files as multipart/form-data")
+    try:
+        reader = await request.multipart()
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                raise Invalid("nested multipart bodies are not supported")
+            yield part
+    except (ValueError, AssertionError, LookupError, HttpProcessingError) as exc:
+        raise Invalid(f"{MALFORMED}: {exc}") from None
 
 
 async def part_chunks(part: BodyPartReader, size: int = 1 << 20) -> AsyncIterator[bytes]:
     """A multipart part's bytes as they arrive, never the whole part in memory."""
-    while chunk := await part.read_chunk(size):
-        yield chunk
+    try:
+        while chunk := await part.read_chunk(size):
+            yield chunk
+    except (ValueError, AssertionError) as exc:
+        raise Invalid(f"{MALFORMED}: {exc}") from None
+
+
+async def part_text(part: BodyPartReader) -> str:
+    try:
+        return (await part.text()).strip()
+    except (ValueError, AssertionError, LookupError) as exc:
+        raise Invalid(f"{MALFORMED}: {exc}") from None
 
 
 # numbers: one contract for every family
@@ -138,6 +180,8 @@ def number(
         raise Invalid(f"{name} must be at least {minimum:g}, not {value!r}")
     if maximum is not None and result > maximum:
         raise Invalid(f"{name} must be at most {maximum:g}, not {value!r}")
+    if abs(result) > LARGEST:
+        raise Invalid(f"{name} is too large: {str(value)[:40]}")
     return result
 
 
@@ -147,6 +191,17 @@ def integer(value: Any, name: str, minimum: int | None = None, maximum: int | No
     if not result.is_integer():
         raise Invalid(f"{name} must be a whole number, not {value!r}")
     return int(result)
+
+
+def boolean(value: Any, name: str) -> bool:
+    """true/false as JSON, or as the words a form or query sends ("true", "0", ...)."""
+    if isinstance(value, bool):
+        return value
+    words = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+    found = words.get(str(value).strip().lower()) if isinstance(value, str | int) else None
+    if found is None:
+        raise Invalid(f"{name} must be true or false, not {str(value)[:40]!r}")
+    return found
 
 
 def optional_number(fields: dict[str, str], name: str) -> float | None:
@@ -166,7 +221,7 @@ def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
-        if kind != "seq":
+        if kind != "seq" or not value.isdigit() or int(value) > LARGEST:
             raise ValueError(kind)
         return int(value)
     except ValueError:

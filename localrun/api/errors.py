@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Middleware
 
 from localrun.api.common import Handler
@@ -75,6 +76,9 @@ def error_middleware(
             code = HTTP_CODES.get(exc.status, "error")
             text = exc.text if exc.text and not exc.text.startswith(str(exc.status)) else None
             return render(exc.status, code, text or exc.reason)
+        except HttpProcessingError as exc:  # from aiohttp's parsers, after the headers
+            status = exc.code if 400 <= exc.code < 500 else 400
+            return render(status, HTTP_CODES.get(status, "invalid"), exc.message or "bad request")
         except (ConnectionResetError, TimeoutError):
             raise
         except OSError as exc:

@@ -156,7 +156,8 @@ class Inputs(ServiceBase):
 
     async def owned_file(self, owner: str, file_id: str) -> StoredFile:
         """One of the owner's files (an upload or a run's output) that is still on disk."""
-        found = await self.store.get_file(int(file_id), owner) if file_id.isdigit() else None
+        number = int(file_id) if file_id.isdigit() and len(file_id) < 16 else None
+        found = None if number is None else await self.store.get_file(number, owner)
         if found is None or not await asyncio.to_thread(Path(found.path).is_file):
             raise NotFound(f"no file {file_id}")
         return found

@@ -102,7 +102,8 @@ class Jobs(Runs):
 
     async def job_run(self, owner: str, job_id: str, index: str | int) -> Run:
         text = str(index)
-        found = await self.store.job_run(job_id, int(text), owner) if text.isdigit() else None
+        number = int(text) if text.isdigit() and len(text) < 16 else None
+        found = None if number is None else await self.store.job_run(job_id, number, owner)
         if found is None:
             await self.get_job(owner, job_id)
             raise NotFound(f"no run {text} in job {job_id}")

@@ -102,3 +102,14 @@ async def test_a_view_answers_with_and_without_its_slash(aiohttp_client: Any) ->
     for path in ("/api", "/api/"):
         resp = await client.get(path, allow_redirects=False)
         assert resp.status == 200 and await resp.json() == "top"
+
+
+def test_booleans_are_never_guessed() -> None:
+    from localrun.api.common import boolean
+
+    assert boolean(True, "b") is True and boolean("false", "b") is False
+    assert boolean("1", "b") is True and boolean(0, "b") is False
+    refused: list[Any] = ["maybe", None, 2, [], "2"]
+    for value in refused:
+        with pytest.raises(Invalid, match="true or false"):
+            boolean(value, "b")

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from localrun.api.cloudrun.shapes import field_json, run_json
 from localrun.api.common import (
@@ -17,8 +17,10 @@ from localrun.api.common import (
     integer,
     json_object,
     json_value,
+    multipart_parts,
     optional_number,
     part_chunks,
+    part_text,
     service,
     with_and_without_slash,
 )
@@ -197,14 +199,11 @@ async def upload_input(request: web.Request) -> web.Response:
     stored: StoredFile | None = None
     fields: dict[str, str] = {}
     if request.content_type.startswith("multipart/"):
-        reader = await request.multipart()
-        while (part := await reader.next()) is not None:
-            if not isinstance(part, BodyPartReader):
-                raise Invalid("nested multipart bodies are not supported")
+        async for part in multipart_parts(request):
             if part.filename:
                 stored = await svc.upload_input(who, run.id, part.filename, part_chunks(part))
             elif part.name in ("url", "name"):
-                fields[part.name] = (await part.text()).strip()
+                fields[part.name] = await part_text(part)
             else:
                 raise Invalid(f"unexpected form field {part.name!r}: send 'file' or 'url'")
     elif request.can_read_body:

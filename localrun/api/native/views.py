@@ -6,15 +6,17 @@ import shutil
 import time
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
 from localrun import __version__
 from localrun.api.common import (
+    boolean,
     decode_cursor,
     encode_cursor,
     header_token,
     integer,
     json_object,
+    multipart_parts,
     part_chunks,
     service,
 )
@@ -114,10 +116,9 @@ async def upload_inputs(request: web.Request) -> web.Response:
     run = await svc.get_run(who, request.match_info["id"])
     if not request.content_type.startswith("multipart/"):
         raise Invalid("upload inputs as multipart/form-data, one file per part")
-    reader = await request.multipart()
     stored = []
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader) or not part.filename:
+    async for part in multipart_parts(request):
+        if not part.filename:
             raise Invalid("every part of the upload must be a file with a filename")
         stored.append(await svc.upload_input(who, run.id, part.filename, part_chunks(part)))
     if not stored:
@@ -139,7 +140,7 @@ async def start_run(request: web.Request) -> web.Response:
         who,
         request.match_info["id"],
         cores=None if cores is None else integer(cores, "cores", 1),
-        oversubscribe=bool(body.get("oversubscribe", False)),
+        oversubscribe=boolean(body.get("oversubscribe", False), "oversubscribe"),
     )
     return await _run_response(request, run, 202)
 

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 
-from localrun.api.common import json_object, part_chunks, root, service
+from localrun.api.common import json_object, multipart_parts, part_chunks, root, service
 from localrun.api.formats import iso_z
 from localrun.api.rescale.common import FAMILY, listing, owner, route
 from localrun.api.rescale.job_spec import CORE_TYPE, USER_INCLUDED, WRF, job_request
@@ -100,12 +100,11 @@ async def upload(request: web.Request) -> web.Response:
     who = await owner(request)
     if not request.content_type.startswith("multipart/"):
         raise Invalid("upload the file as multipart/form-data in the field 'file'")
-    reader = await request.multipart()
     stored: StoredFile | None = None
-    while (part := await reader.next()) is not None:
-        if isinstance(part, BodyPartReader) and part.name == "file" and part.filename:
+    async for part in multipart_parts(request):
+        if part.name == "file" and part.filename:
             stored = await service(request).store_upload(who, part.filename, part_chunks(part))
-        elif isinstance(part, BodyPartReader):
+        else:
             await part.release()
     if stored is None:
         raise Invalid("the upload holds no file: send it in the multipart field 'file'")
