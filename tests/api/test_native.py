@@ -52,7 +52,17 @@ async def test_healthz_needs_no_token_and_reports(client: Client) -> None:
     assert body["mpi"]["version"]
     assert body["mpi"]["library"].startswith("MPICH ")
     assert body["disk_free_bytes"] > 0
-    assert body["models"]
+    assert body["models"] == [{"model": "wrf", "version": "*"}]
+    assert "/" not in str(body).replace("/localrun", ""), body  # no path for the anonymous
+    await assert_error(await client.get("/localrun/v1/health"), 401, "unauthorized")
+
+
+async def test_health_with_a_token_says_where_things_are(
+    client: Client, auth: dict[str, str]
+) -> None:
+    body = await (await client.get("/localrun/v1/health", headers=auth)).json()
+    assert body["mpi"]["launcher"].startswith("/")
+    assert body["models"][-1]["executable"] == "simulator"
 
 
 async def test_every_call_needs_a_valid_token(client: Client) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import time
 from typing import Any
@@ -25,6 +26,7 @@ from localrun.api.native.openapi import BODIES, document
 from localrun.api.native.shapes import event_json, run_json
 from localrun.errors import Invalid
 from localrun.runs import Run, State
+from localrun.service import Service
 from localrun.wrf.namelist import NamelistError, read_case
 
 PREFIX = "/localrun/v1"
@@ -211,16 +213,32 @@ async def estimate(request: web.Request) -> web.Response:
 
 
 @routes.get("/health")
+async def health(request: web.Request) -> web.Response:
+    """/healthz, with where things are: the launcher's and the models' paths. Needs a token."""
+    await owner(request)
+    body = await _health(service(request))
+    body["mpi"] = await asyncio.to_thread(service(request).mpi_info)
+    body["models"] = service(request).models()
+    return web.json_response(body)
+
+
 async def healthz(request: web.Request) -> web.Response:
+    """What anyone may see without a token: no path, no owner, no run."""
     svc = service(request)
+    body = await _health(svc)
+    info = await asyncio.to_thread(svc.mpi_info)
+    body["mpi"] = {key: info[key] for key in ("found", "version", "library")}
+    body["models"] = [{"model": m["model"], "version": m["version"]} for m in svc.models()]
+    return web.json_response(body)
+
+
+async def _health(svc: Service) -> dict[str, Any]:
     settings = svc.settings
-    disk = shutil.disk_usage(settings.data_path)
-    body = {
+    disk = await asyncio.to_thread(shutil.disk_usage, settings.data_path)
+    return {
         "status": "ok",
         "version": __version__,
         "uptime_s": round(time.time() - svc.started, 1),
-        "mpi": svc.mpi_info(),
-        "models": svc.models(),
         "disk_free_bytes": disk.free,
         "sandbox": svc.isolation,
         "single_user": settings.single_user,
@@ -229,7 +247,6 @@ async def healthz(request: web.Request) -> web.Response:
             "free": svc.cores_free(),
         },
     }
-    return web.json_response(body)
 
 
 @routes.get("/openapi.json")

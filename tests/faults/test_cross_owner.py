@@ -1,0 +1,81 @@
+"""Issue 11: every route of every family, generated from the route table (so a new route is
+covered without anyone remembering), tried by another owner and by no owner at all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from aiohttp.web_urldispatcher import PrefixedSubAppResource
+
+from localrun.service import Service
+from tests.api.test_rescale import completed, create, job_body, submit, upload
+from tests.conftest import EXAMPLE
+
+Client = TestClient[Any, Any]
+PUBLIC = {"/healthz", "/localrun/v1/openapi.json"}
+
+
+def every_route(app: web.Application) -> list[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for resource in app.router.resources():
+        routes = (
+            resource._app.router.routes()
+            if isinstance(resource, PrefixedSubAppResource)
+            else resource
+        )
+        for route in routes:
+            if route.method not in ("HEAD", "OPTIONS"):
+                found.add((route.method, route.resource.canonical if route.resource else ""))
+    return sorted(found)
+
+
+def scheme(path: str) -> str:
+    return "Token" if path.startswith("/api") else "Bearer"
+
+
+async def test_no_route_lets_another_owner_see_or_change_a_run(
+    client: Client, service: Service
+) -> None:
+    alice = await service.create_token("alice")
+    bob = await service.create_token("bob")
+    bearer = {"Authorization": f"Bearer {alice}"}
+    native = (await (await client.post("/localrun/v1/runs", json={}, headers=bearer)).json())["id"]
+    for name in ("namelist.input", "wrfinput_d01"):
+        form = {"file": (EXAMPLE / name).open("rb")}
+        assert (
+            await client.post(f"/localrun/v1/runs/{native}/inputs", data=form, headers=bearer)
+        ).ok
+    cloudrun = (await (await client.post("/v1/runs", data={}, headers=bearer)).json())["id"]
+    rs = {"Authorization": f"Token {alice}"}
+    file_id = await upload(client, rs, "data.txt", b"alice's data")
+    job = await create(client, rs, job_body([file_id], "echo secret > out.txt; sleep 60", cores=1))
+    await submit(client, rs, job["id"])
+    secrets = {native, cloudrun, job["id"], "alice's data", "alice"}
+    values = {"job": job["id"], "run": "1", "path": "namelist.input", "field": "T2"}
+    routes = every_route(client.app)
+    assert len(routes) > 40
+    for method, template in routes:
+        ids = {"id": native if template.startswith("/localrun") else cloudrun}
+        if template.startswith("/api"):
+            ids["id"] = file_id
+        path = template.format(**{**values, **ids}) if "{" in template else template
+        for who in (bob, "nobody", None):
+            headers = {} if who is None else {"Authorization": f"{scheme(path)} {who}"}
+            resp = await client.request(method, path, json={}, headers=headers)
+            text = await resp.text()
+            assert resp.status < 500, (method, path, text)
+            assert resp.content_type == "application/json", (method, path, text)
+            if template in PUBLIC:
+                assert resp.status == 200  # open to anyone; names no run, owner or path
+            elif "{" in template or who != bob:
+                assert resp.status in (400, 401, 403, 404, 405), (method, path, who, text)
+            leaked = [s for s in secrets if s in text and s not in path]
+            assert not leaked, (method, path, who, text)
+    assert (await service.get_run("alice", native)).state == "ready"
+    assert (await service.get_run("alice", cloudrun)).state == "created"
+    first = await service.job_run("alice", job["id"], 1)
+    assert first.state == "running" and first.stop_requested_at is None
+    await service.stop_job("alice", job["id"])
+    await completed(client, rs, job["id"], within=30)
