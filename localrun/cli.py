@@ -69,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     stop.add_argument("run_id")
     client_command("check", "run a short case end to end and report each step")
 
+    tls = sub.add_parser("tls", help="make a private CA and a certificate for HTTPS")
+    tls.add_argument("action", choices=["init"])
+    tls.add_argument(
+        "dir", type=Path, nargs="?", help="where to write them (default: DATA_DIR/tls)"
+    )
+    tls.add_argument("--data-dir", dest="data_dir")
+    tls.add_argument("--config")
+
     example = sub.add_parser("example", help="copy the example case into DIR")
     example.add_argument("dir", type=Path)
 
@@ -379,6 +387,19 @@ async def host_cost_model(settings: Settings) -> Any:
         await store.close()
 
 
+def cmd_tls(args: argparse.Namespace) -> int:
+    from localrun import tls
+
+    flags = {"data_dir": args.data_dir} if args.data_dir else {}
+    directory = args.dir or load(flags=flags, config_file=args.config).data_path / "tls"
+    names = tls.host_names()
+    made = tls.init(directory.expanduser().resolve(), names)
+    print(f"wrote {made.ca}, {made.cert} and {made.key} for {', '.join(names)}", file=sys.stderr)
+    print(f"localrun serve --tls-cert {made.cert} --tls-key {made.key}")
+    print(f"REQUESTS_CA_BUNDLE={made.ca}")
+    return 0
+
+
 COMMANDS = {
     "serve": cmd_serve,
     "token": cmd_token,
@@ -391,4 +412,5 @@ COMMANDS = {
     "example": cmd_example,
     "inspect": cmd_inspect,
     "estimate": cmd_estimate,
+    "tls": cmd_tls,
 }
