@@ -1,5 +1,5 @@
 """`localrun tls init`: a private CA and a server certificate for this host, so that the
-daemon can speak HTTPS to clients that refuse plain http (the Wherobots ones)."""
+daemon can speak HTTPS to clients that refuse plain http."""
 
 from __future__ import annotations
 
