@@ -74,6 +74,9 @@ class Settings:
         "Directories, separated by commas, that file:// input URLs may read from "
         "(empty = file:// URLs refused).",
     )
+    wherobots_prefix: str = setting(
+        "", "Path the Wherobots API is served under (e.g. /wb); empty = at the root."
+    )
     quota_bytes: int = setting(
         0, "Bytes an owner's uploads and inputs may take in all (0 = no quota)."
     )
@@ -205,6 +208,9 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("tls_cert and tls_key go together: give both or neither")
     if settings.log_level not in {"debug", "info", "warning", "error"}:
         raise SettingsError(f"log_level: {settings.log_level!r} is not debug/info/warning/error")
+    prefix = settings.wherobots_prefix
+    if prefix and (not prefix.startswith("/") or prefix.rstrip("/") == "" or "//" in prefix):
+        raise SettingsError(f"wherobots_prefix: {prefix!r} must be empty or a path like /wb")
     if settings.sandbox not in {"auto", "bubblewrap", "none"}:
         raise SettingsError(f"sandbox: {settings.sandbox!r} is not auto, bubblewrap or none")
     for name in ("walltime_s", "stop_grace_s", "poll_interval_s", "sim_speed", "max_upload_bytes"):

@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -91,7 +92,8 @@ class Daemon:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.env.get("LOCALRUN_TLS_CERT") else "http"
+        return f"{scheme}://127.0.0.1:{self.port}"
 
     def localrun(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -117,7 +119,9 @@ class Daemon:
 
         def answering() -> bool:
             try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=2):
+                ca = self.env.get("REQUESTS_CA_BUNDLE")
+                context = ssl.create_default_context(cafile=ca) if ca else None
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2, context=context):
                     return True
             except OSError:
                 if proc.poll() is not None:

@@ -12,13 +12,14 @@ from localrun.service.base import NAMELIST
 from localrun.service.estimates import ComputeOption, Estimates
 from localrun.service.jobs import Jobs
 from localrun.service.outputs import LogChunk, Outputs
+from localrun.service.scripts import Scripts
 from localrun.store import Store
 from localrun.supervisor import Supervisor
 
 __all__ = ["NAMELIST", "ComputeOption", "LogChunk", "Service", "hash_token", "new_token"]
 
 
-class Service(Jobs, Outputs, Estimates):
+class Service(Jobs, Outputs, Estimates, Scripts):
     def __init__(self, settings: Settings, store: Store, supervisor: Supervisor) -> None:
         super().__init__(settings, store, supervisor)
         self.tokens = Tokens(store)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 import time
 import weakref
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from localrun import files
 from localrun.config import Settings
 from localrun.errors import NotFound
-from localrun.executor.local import mpi
+from localrun.executor.local import machine, mpi
 from localrun.runs import Run
 from localrun.store import Store
 from localrun.supervisor import Supervisor
@@ -27,6 +28,8 @@ class ServiceBase:
         self.supervisor = supervisor
         self.started = time.time()
         self._mpi: dict[str, Any] | None = None
+        self.line_indexes: dict[str, Any] = {}  # per run, where its log's lines begin
+        self._grants: dict[str, tuple[str, str, float]] = {}
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def run_lock(self, run_id: str) -> asyncio.Lock:
@@ -54,6 +57,24 @@ class ServiceBase:
     @property
     def isolation(self) -> str:
         return self.supervisor.executor.isolation
+
+    def grant_upload(self, owner: str, key: str, ttl_s: float = 3600) -> str:
+        """A one-time secret that lets a plain, unauthenticated PUT write one object."""
+        now = time.time()
+        self._grants = {k: v for k, v in self._grants.items() if v[2] > now}
+        grant = secrets.token_urlsafe(24)
+        self._grants[grant] = (owner, key, now + ttl_s)
+        return grant
+
+    def redeem_upload(self, grant: str) -> tuple[str, str]:
+        """(owner, key) of a grant, which cannot be used again."""
+        found = self._grants.pop(grant, None)
+        if found is None or found[2] < time.time():
+            raise NotFound("this upload URL was used already, or has expired")
+        return found[0], found[1]
+
+    def memory_bytes(self) -> int:
+        return machine.memory_bytes()
 
     def cores_free(self) -> int:
         return max(0, self.settings.total_cores - self.supervisor.cores_in_use)

@@ -10,12 +10,14 @@ from localrun.api.cloudrun.shapes import STATUS as CLOUDRUN
 from localrun.api.native.shapes import STATES as NATIVE
 from localrun.api.rescale.shapes import ORDER
 from localrun.api.rescale.shapes import STATUSES as RESCALE
+from localrun.api.wherobots.shapes import STATUS as WHEROBOTS
 from localrun.runs import TERMINAL, State
 
 FAMILIES: dict[str, Mapping[State, object]] = {
     "native": NATIVE,
     "cloudrun": CLOUDRUN,
     "rescale": RESCALE,
+    "wherobots": WHEROBOTS,
 }
 
 
@@ -32,3 +34,5 @@ def test_the_maps_hold_only_known_words() -> None:
     assert all(set(words) <= set(ORDER) for words in RESCALE.values())
     assert all(RESCALE[state] == ("Completed",) for state in TERMINAL)
     assert all(NATIVE[state] == state.value for state in State)
+    terminal = {"COMPLETED", "FAILED", "CANCELLED"}  # the SDK polls anything else forever
+    assert {WHEROBOTS[state] for state in TERMINAL} <= terminal

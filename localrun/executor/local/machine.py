@@ -7,5 +7,9 @@ import os
 import psutil
 
 
+def memory_bytes() -> int:
+    return int(psutil.virtual_memory().total)
+
+
 def physical_cores() -> int:
     return psutil.cpu_count(logical=False) or os.cpu_count() or 1

@@ -1,0 +1,282 @@
+"""Wherobots' Runs API and the Files drive; paths are relative to each mount (see __init__)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from localrun.api.common import (
+    Handler,
+    header_token,
+    integer,
+    json_object,
+    root,
+    service,
+    with_and_without_slash,
+)
+from localrun.api.formats import iso_z, parse_time
+from localrun.api.wherobots.shapes import (
+    DEFAULT_RUNTIME,
+    RUNTIME_CORES,
+    STATUS,
+    logs_json,
+    metrics_json,
+    run_json,
+)
+from localrun.errors import Invalid, NotFound, Unauthorized
+from localrun.runs import Run
+
+FAMILY = "wherobots"
+NAME = re.compile(r"^[a-zA-Z0-9_.-]{8,255}$")
+MAX_SIZE = 100
+CREATE_FIELDS = frozenset(
+    {"name", "runtime", "version", "timeoutSeconds", "runPython", "runJar", "environment"}
+)
+runs = web.RouteTableDef()
+storage = web.RouteTableDef()
+
+
+class BadField(Invalid):
+    """A field that fails validation: answered 422 with FastAPI's detail."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", code="validation")
+        self.field = field
+
+
+def on(table: web.RouteTableDef, method: str, path: str) -> Callable[[Handler], Handler]:
+    return with_and_without_slash(table, method, path)
+
+
+async def owner(request: web.Request) -> str:
+    token = header_token(request, "X-API-Key") or header_token(request, "Bearer")
+    if not token:
+        raise Unauthorized("send the API key in X-API-Key (or Authorization: Bearer)")
+    try:
+        return await service(request).owner_of(token)
+    except Unauthorized:
+        raise Unauthorized("invalid API key") from None
+
+
+async def own_run(request: web.Request) -> tuple[str, Run]:
+    who = await owner(request)
+    run = await service(request).get_run(who, request.match_info["id"])
+    if run.family != FAMILY:
+        raise NotFound(f"no run {run.id}")
+    return who, run
+
+
+def runtime_cores(runtime: Any) -> int:
+    name = str(runtime or DEFAULT_RUNTIME).strip().lower()
+    name = name.removesuffix("-himem").removesuffix("-hicpu").removesuffix("-matcher")
+    if name not in RUNTIME_CORES:
+        listing = ", ".join(RUNTIME_CORES)
+        raise BadField("runtime", f"{runtime!r} is not a runtime here; they are {listing}")
+    return RUNTIME_CORES[name]
+
+
+@on(runs, "POST", "")
+async def create_run(request: web.Request) -> web.Response:
+    who = await owner(request)
+    body = await json_object(request)
+    unknown = sorted(set(body) - CREATE_FIELDS)
+    if unknown:
+        raise BadField(unknown[0][:40], "is not a field of a run")
+    name = body.get("name")
+    if not isinstance(name, str) or not NAME.match(name):
+        raise BadField("name", "must be 8-255 characters of letters, digits, '_', '.' and '-'")
+    timeout = integer(body.get("timeoutSeconds", 3600), "timeoutSeconds", 1)
+    if body.get("runJar"):
+        raise BadField("runJar", "Java runs need java on the host, and this host has none")
+    script = body.get("runPython")
+    if not isinstance(script, dict) or not isinstance(script.get("uri"), str):
+        raise BadField("runPython", 'give {"uri": "s3://...", "args": [...]}')
+    args = script.get("args") or []
+    if not isinstance(args, list) or not all(isinstance(a, str | int | float) for a in args):
+        raise BadField("runPython.args", "must be a list of strings")
+    environment = body.get("environment") or {}
+    if not isinstance(environment, dict):
+        raise BadField("environment", "must be an object")
+    if environment.get("dependencies"):
+        names = [str(d.get("libraryName", d)) for d in environment["dependencies"][:5]]
+        raise BadField(
+            "environment.dependencies",
+            f"installing packages ({', '.join(names)}) is not enabled on this host",
+        )
+    region = request.query.get("region") or "local"
+    payload = {**body, "runtime": body.get("runtime") or DEFAULT_RUNTIME, "timeoutSeconds": timeout}
+    run = await service(request).create_script_run(
+        who,
+        FAMILY,
+        name=name,
+        uri=script["uri"],
+        args=[str(a) for a in args],
+        walltime_s=timeout,
+        cores=runtime_cores(body.get("runtime")),
+        extra={"wherobots": {"payload": payload, "region": region}},
+    )
+    return web.json_response(run_json(run))
+
+
+@on(runs, "GET", "")
+async def list_runs(request: web.Request) -> web.Response:
+    who = await owner(request)
+    query = request.query
+    size = integer(query.get("size", 50), "size", 1, MAX_SIZE)
+    filters: dict[str, Any] = {"family": FAMILY, "newest_first": True}
+    wanted = query.getall("status", [])
+    if wanted:
+        words = {w.upper() for w in wanted}
+        unknown = sorted(words - set(STATUS.values()))
+        if unknown:
+            raise BadField("status", f"{unknown[0]!r} is not a status")
+        filters["states"] = [s for s, word in STATUS.items() if word in words]
+    if query.get("created_after"):
+        try:
+            filters["created_after"] = parse_time(query["created_after"])
+        except ValueError:
+            raise BadField("created_after", "must be an ISO-8601 time") from None
+    if query.get("cursor"):
+        filters["before_seq"] = integer(query["cursor"], "cursor", 0)
+    pattern = query.get("name")
+    if pattern and pattern.count("*") > 1:
+        raise BadField("name", "may hold one * at most")
+    found = await service(request).list_runs(who, limit=10_000 if pattern else size + 1, **filters)
+    if pattern:
+        found = [r for r in found if name_matches(pattern, r.name)]
+    page = found[:size]
+    following = str(page[-1].seq) if len(found) > size else None
+    body = {
+        "items": [run_json(r) for r in page],
+        "total": len(found) if pattern else await service(request).count_runs(who),
+        "next_page": following,
+        "previous_page": None,
+        "current_page": query.get("cursor"),
+        "current_page_backwards": None,
+    }
+    return web.json_response(body)
+
+
+def name_matches(pattern: str, name: str) -> bool:
+    head, star, tail = pattern.partition("*")
+    if not star:
+        return name == pattern
+    return len(name) >= len(head) + len(tail) and name.startswith(head) and name.endswith(tail)
+
+
+@on(runs, "GET", "/{id}")
+async def get_run(request: web.Request) -> web.Response:
+    _, run = await own_run(request)
+    return web.json_response(run_json(run))
+
+
+@on(runs, "POST", "/{id}/cancel")
+async def cancel_run(request: web.Request) -> web.Response:
+    who, run = await own_run(request)
+    if not run.terminal:
+        run = await service(request).stop(who, run.id, "cancelled by request")
+    return web.json_response(run_json(run))
+
+
+@on(runs, "GET", "/{id}/logs")
+async def run_logs(request: web.Request) -> web.Response:
+    _, run = await own_run(request)
+    cursor = integer(request.query.get("cursor", 0) or 0, "cursor", 0)
+    size = integer(request.query.get("size", 100), "size", 1, 10_000)
+    lines = await service(request).log_lines(run, cursor, size)
+    return web.json_response(logs_json(cursor, lines))
+
+
+@on(runs, "GET", "/{id}/metrics")
+async def run_metrics(request: web.Request) -> web.Response:
+    _, run = await own_run(request)
+    svc = service(request)
+    return web.json_response(metrics_json(run, svc.settings.cost_per_core_hour, svc.memory_bytes()))
+
+
+# storage and the Files drive
+
+
+def drive_id(request: web.Request) -> str:
+    sid = request.match_info["sid"]
+    if not sid.startswith("user_files::"):
+        raise NotFound(f"no storage {sid}")
+    return sid
+
+
+@on(storage, "GET", "")
+async def list_storage(request: web.Request) -> web.Response:
+    who = await owner(request)
+    uri = service(request).store_uri(who)
+    entry = {
+        "id": "user_files::local",
+        "name": "Files",
+        "path": uri,
+        "region": "local",
+        "type": "MANAGED",
+        "defaultDirectory": uri,
+    }
+    return web.json_response([entry])
+
+
+@storage.post("/{sid}/file-upload-url/{path:.+}")
+async def upload_url(request: web.Request) -> web.Response:
+    who = await owner(request)
+    drive_id(request)
+    svc = service(request)
+    key = request.match_info["path"].strip("/")
+    svc.object_path(who, key)  # refuses a key that would leave the store
+    grant = svc.grant_upload(who, key)
+    base = request.url.with_path(root(request) + f"/upload/{grant}")
+    destination = f"{svc.store_uri(who)}/{key}"
+    return web.json_response({"destination": destination, "uploadUrl": str(base.with_query(None))})
+
+
+@storage.put("/upload/{grant}")
+async def upload(request: web.Request) -> web.Response:
+    svc = service(request)
+    who, key = svc.redeem_upload(request.match_info["grant"])
+
+    async def body() -> Any:
+        while chunk := await request.content.read(1 << 20):
+            yield chunk
+
+    size = await svc.put_object(who, key, body())
+    return web.json_response({"destination": f"{svc.store_uri(who)}/{key}", "size": size})
+
+
+@storage.get("/{sid}/directories/{path:.*}")
+async def list_directory(request: web.Request) -> web.Response:
+    who = await owner(request)
+    drive_id(request)
+    svc = service(request)
+    prefix = request.match_info["path"].strip("/")
+    entries = await svc.list_objects(who, prefix)
+    parts = prefix.split("/")
+    if len(parts) == 2 and parts[0] == "runs" and not entries:
+        run = await svc.get_run(who, parts[1])
+        entries = [e for e in svc.output_entries(run) if "/" not in e.path]
+    base = f"{svc.store_uri(who)}/{prefix + '/' if prefix else ''}"
+    items = [
+        {
+            "name": e.path,
+            "path": base + e.path,
+            "type": "FOLDER" if e.is_dir else "FILE",
+            "size": 0 if e.is_dir else e.size,
+            "lastModified": iso_z(e.mtime),
+        }
+        for e in entries
+    ]
+    return web.json_response({"items": items, "next_page": None})
+
+
+@storage.put("/{sid}/directories/{path:.+}")
+async def make_directory(request: web.Request) -> web.Response:
+    who = await owner(request)
+    drive_id(request)
+    path = service(request).object_path(who, request.match_info["path"].strip("/"))
+    path.mkdir(parents=True, exist_ok=True)
+    return web.json_response({})
