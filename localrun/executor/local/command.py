@@ -10,8 +10,13 @@ from localrun.executor.base import LaunchRequest
 # still has one. A run killed by a signal kills the wrapper with the same signal, so that the
 # wrapper's own status reads like the run's. A shell rather than preexec_fn, which is unsafe
 # while the daemon has worker threads.
-_RUN = 'ulimit -s "$(ulimit -H -s)" 2>/dev/null; "$@"; s=$?; echo "$s" > "$0"; '
-_END = 'if [ "$s" -gt 128 ] && [ "$s" -lt 160 ]; then kill -s "$((s - 128))" $$; fi; exit "$s"'
+# `trap : TERM` keeps the wrapper alive through a stop's SIGTERM (which every process of the
+# run gets) so that it still records the status; a caught signal is reset in the children.
+_RUN = 'trap : TERM; ulimit -s "$(ulimit -H -s)" 2>/dev/null; "$@"; s=$?; echo "$s" > "$0"; '
+_END = (
+    'trap - TERM; if [ "$s" -gt 128 ] && [ "$s" -lt 160 ]; then kill -s "$((s - 128))" $$; fi; '
+    'exit "$s"'
+)
 WRAPPER = _RUN + _END
 # Inside the sandbox's own PID namespace the wrapper also kills whatever the run left behind
 # (kill -1 reaches every process of the namespace but its init and the wrapper). Never outside.
