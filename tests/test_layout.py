@@ -70,9 +70,8 @@ def test_processes_are_only_the_executors_and_the_simulators() -> None:
 
 
 def test_wire_families_are_named_only_in_api_and_app() -> None:
-    # The migration converts what an older localrun stored in a family's keys; a family's
-    # mount point is a setting.
-    allowed = ("localrun.api", "localrun.app", "localrun.store.migrations", "localrun.config")
+    # A family's mount point is a setting.
+    allowed = ("localrun.api", "localrun.app", "localrun.config")
     assert offenders(FAMILIES, allowed) == []
 
 

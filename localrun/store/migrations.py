@@ -131,7 +131,7 @@ JOBS_TABLE = """
 
 async def jobs(db: aiosqlite.Connection) -> None:
     """The jobs table; runs get job_id and job_index. A run that recorded its job in
-    extra["job"] (and the family's spec in extra["rescale"]) moves to the new columns."""
+    extra["job"] (and the family's spec in extra[<its family>]) moves to the new columns."""
     await db.execute(JOBS_TABLE)
     await db.execute("CREATE INDEX jobs_owner_family ON jobs(owner, family, seq)")
     await db.execute("ALTER TABLE runs ADD COLUMN job_id TEXT REFERENCES jobs(id)")
@@ -144,7 +144,7 @@ async def jobs(db: aiosqlite.Connection) -> None:
     for seq, owner, family, created_at, extra_text in rows:
         extra = json.loads(extra_text)
         job = extra.pop("job")
-        spec = extra.pop("rescale", {})
+        spec = extra.pop(family, {})
         extra["variables"] = job.get("variables", [])
         await db.execute(
             "INSERT OR IGNORE INTO jobs(id, owner, family, name, spec, created_at, size) "
