@@ -9,9 +9,10 @@ from __future__ import annotations
 from localrun.config import Settings
 from localrun.service.auth import Tokens, hash_token, new_token
 from localrun.service.base import NAMELIST
+from localrun.service.drive import Drive
 from localrun.service.estimates import ComputeOption, Estimates
 from localrun.service.jobs import Jobs
-from localrun.service.outputs import LogChunk, Outputs
+from localrun.service.outputs import LogChunk
 from localrun.service.scripts import Scripts
 from localrun.store import Store
 from localrun.supervisor import Supervisor
@@ -19,7 +20,7 @@ from localrun.supervisor import Supervisor
 __all__ = ["NAMELIST", "ComputeOption", "LogChunk", "Service", "hash_token", "new_token"]
 
 
-class Service(Jobs, Outputs, Estimates, Scripts):
+class Service(Jobs, Drive, Estimates, Scripts):
     def __init__(self, settings: Settings, store: Store, supervisor: Supervisor) -> None:
         super().__init__(settings, store, supervisor)
         self.tokens = Tokens(store)

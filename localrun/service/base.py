@@ -29,7 +29,7 @@ class ServiceBase:
         self.started = time.time()
         self._mpi: dict[str, Any] | None = None
         self.line_indexes: dict[str, Any] = {}  # per run, where its log's lines begin
-        self._grants: dict[str, tuple[str, str, float]] = {}
+        self._grants: dict[str, tuple[str, str, str, float]] = {}
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def run_lock(self, run_id: str) -> asyncio.Lock:
@@ -58,19 +58,21 @@ class ServiceBase:
     def isolation(self) -> str:
         return self.supervisor.executor.isolation
 
-    def grant_upload(self, owner: str, key: str, ttl_s: float = 3600) -> str:
-        """A one-time secret that lets a plain, unauthenticated PUT write one object."""
+    def grant(self, owner: str, key: str, action: str, ttl_s: float = 3600) -> str:
+        """A one-time secret that lets a plain, unauthenticated request do `action` ("put"
+        or "get") to one object."""
         now = time.time()
-        self._grants = {k: v for k, v in self._grants.items() if v[2] > now}
+        self._grants = {k: v for k, v in self._grants.items() if v[3] > now}
         grant = secrets.token_urlsafe(24)
-        self._grants[grant] = (owner, key, now + ttl_s)
+        self._grants[grant] = (owner, key, action, now + ttl_s)
         return grant
 
-    def redeem_upload(self, grant: str) -> tuple[str, str]:
-        """(owner, key) of a grant, which cannot be used again."""
-        found = self._grants.pop(grant, None)
-        if found is None or found[2] < time.time():
-            raise NotFound("this upload URL was used already, or has expired")
+    def redeem(self, grant: str, action: str) -> tuple[str, str]:
+        """(owner, key) of a grant for `action`, which cannot be used again."""
+        found = self._grants.get(grant)
+        if found is None or found[2] != action or found[3] < time.time():
+            raise NotFound("this URL was used already, or has expired")
+        del self._grants[grant]
         return found[0], found[1]
 
     def memory_bytes(self) -> int:

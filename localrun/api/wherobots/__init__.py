@@ -15,7 +15,11 @@ or `Authorization: Bearer <key>`; errors are {"message": ...} (a 422 adds FastAP
     GET  /runs/{id}/metrics        CPU, memory and cost from the supervisor's samples
     GET  /storage                  the owner's one MANAGED store, s3://localrun/<owner>
     POST /storage/{sid}/file-upload-url/{path}  -> a one-time https URL for a plain PUT
-    GET|PUT /storage/{sid}/directories/{path}   list (runs/<id> lists a run's outputs) | mkdir
+    GET  /storage/{sid}/directories/{path}?limit&cursor   a folder's entries; runs/<id>/ shows
+                                   what each run wrote in its work/ directory (read-only)
+    PUT|DELETE /storage/{sid}/directories/{path}   mkdir | remove a folder and what is in it
+    GET|DELETE /storage/{sid}/files/{path}   302 to a one-time https URL | remove a file
+    POST /storage/{sid}/file-rename/{path}?new_name=n
 
 A run is the script under the daemon's Python in the run's work/ directory, sandboxed like any
 run, with `mpirun`, `mpiexec` and `wrf.exe` on its PATH. Runtimes map to cores: micro and tiny 1,
@@ -29,8 +33,9 @@ from aiohttp import web
 
 from localrun.api.errors import error_middleware
 from localrun.api.keys import ROOT, SETTINGS
+from localrun.api.wherobots.drive import storage
 from localrun.api.wherobots.shapes import render_error
-from localrun.api.wherobots.views import BadField, runs, storage
+from localrun.api.wherobots.views import BadField, runs
 
 errors = error_middleware(render_error, {BadField: 422})
 

@@ -1,4 +1,4 @@
-"""Wherobots' Runs API and the Files drive; paths are relative to each mount (see __init__)."""
+"""Wherobots' Runs API; paths are relative to its mount (see __init__)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,10 @@ from localrun.api.common import (
     header_token,
     integer,
     json_object,
-    root,
     service,
     with_and_without_slash,
 )
-from localrun.api.formats import iso_z, parse_time
+from localrun.api.formats import parse_time
 from localrun.api.wherobots.shapes import (
     DEFAULT_RUNTIME,
     RUNTIME_CORES,
@@ -36,7 +35,6 @@ CREATE_FIELDS = frozenset(
     {"name", "runtime", "version", "timeoutSeconds", "runPython", "runJar", "environment"}
 )
 runs = web.RouteTableDef()
-storage = web.RouteTableDef()
 
 
 class BadField(Invalid):
@@ -195,88 +193,3 @@ async def run_metrics(request: web.Request) -> web.Response:
     _, run = await own_run(request)
     svc = service(request)
     return web.json_response(metrics_json(run, svc.settings.cost_per_core_hour, svc.memory_bytes()))
-
-
-# storage and the Files drive
-
-
-def drive_id(request: web.Request) -> str:
-    sid = request.match_info["sid"]
-    if not sid.startswith("user_files::"):
-        raise NotFound(f"no storage {sid}")
-    return sid
-
-
-@on(storage, "GET", "")
-async def list_storage(request: web.Request) -> web.Response:
-    who = await owner(request)
-    uri = service(request).store_uri(who)
-    entry = {
-        "id": "user_files::local",
-        "name": "Files",
-        "path": uri,
-        "region": "local",
-        "type": "MANAGED",
-        "defaultDirectory": uri,
-    }
-    return web.json_response([entry])
-
-
-@storage.post("/{sid}/file-upload-url/{path:.+}")
-async def upload_url(request: web.Request) -> web.Response:
-    who = await owner(request)
-    drive_id(request)
-    svc = service(request)
-    key = request.match_info["path"].strip("/")
-    svc.object_path(who, key)  # refuses a key that would leave the store
-    grant = svc.grant_upload(who, key)
-    base = request.url.with_path(root(request) + f"/upload/{grant}")
-    destination = f"{svc.store_uri(who)}/{key}"
-    return web.json_response({"destination": destination, "uploadUrl": str(base.with_query(None))})
-
-
-@storage.put("/upload/{grant}")
-async def upload(request: web.Request) -> web.Response:
-    svc = service(request)
-    who, key = svc.redeem_upload(request.match_info["grant"])
-
-    async def body() -> Any:
-        while chunk := await request.content.read(1 << 20):
-            yield chunk
-
-    size = await svc.put_object(who, key, body())
-    return web.json_response({"destination": f"{svc.store_uri(who)}/{key}", "size": size})
-
-
-@storage.get("/{sid}/directories/{path:.*}")
-async def list_directory(request: web.Request) -> web.Response:
-    who = await owner(request)
-    drive_id(request)
-    svc = service(request)
-    prefix = request.match_info["path"].strip("/")
-    entries = await svc.list_objects(who, prefix)
-    parts = prefix.split("/")
-    if len(parts) == 2 and parts[0] == "runs" and not entries:
-        run = await svc.get_run(who, parts[1])
-        entries = [e for e in svc.output_entries(run) if "/" not in e.path]
-    base = f"{svc.store_uri(who)}/{prefix + '/' if prefix else ''}"
-    items = [
-        {
-            "name": e.path,
-            "path": base + e.path,
-            "type": "FOLDER" if e.is_dir else "FILE",
-            "size": 0 if e.is_dir else e.size,
-            "lastModified": iso_z(e.mtime),
-        }
-        for e in entries
-    ]
-    return web.json_response({"items": items, "next_page": None})
-
-
-@storage.put("/{sid}/directories/{path:.+}")
-async def make_directory(request: web.Request) -> web.Response:
-    who = await owner(request)
-    drive_id(request)
-    path = service(request).object_path(who, request.match_info["path"].strip("/"))
-    path.mkdir(parents=True, exist_ok=True)
-    return web.json_response({})
