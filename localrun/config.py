@@ -93,6 +93,14 @@ class Settings:
     single_user: bool = setting(
         False, "Declare the host single-user: shell jobs from several owners run unsandboxed."
     )
+    script_python: str = setting(
+        "", "Python interpreter of script runs (Wherobots runPython); empty = the daemon's own."
+    )
+    package_index: str = setting(
+        "",
+        "Where script runs may install PyPI packages from: an index URL or a folder of wheels "
+        "(empty = installing packages is refused).",
+    )
     log_level: str = setting("info", "debug, info, warning or error.")
 
     @cached_property

@@ -1,8 +1,14 @@
 from __future__ import annotations
 
+import shutil
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-from localrun.service.scripts import _LineIndex, _read_lines
+import pytest
+
+from localrun.errors import Invalid, NotFound
+from localrun.service import Service
+from localrun.service.scripts import Script, _LineIndex, _read_lines
 
 
 def test_lines_are_numbered_from_one_and_a_partial_line_waits_for_the_end(tmp_path: Path) -> None:
@@ -17,3 +23,31 @@ def test_lines_are_numbered_from_one_and_a_partial_line_waits_for_the_end(tmp_pa
     assert _read_lines(log, index, 2, 10, ended=False) == [(3, "three")]
     assert _read_lines(log, index, 3, 10, ended=True) == [(4, "four")]
     assert _read_lines(tmp_path / "absent", _LineIndex(), 0, 10, ended=True) == []
+
+
+async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def test_a_run_that_needs_what_the_host_lacks_is_refused_and_not_stored(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await service.put_object("alice", "s/a.py", _one_chunk(b"print(1)"))
+    await service.put_object("alice", "s/a.jar", _one_chunk(b"PK"))
+    base = "s3://localrun/alice/s/"
+
+    async def create(script: Script) -> None:
+        await service.create_script_run(
+            "alice", "wherobots", name="refused", script=script, walltime_s=60, cores=1, extra={}
+        )
+
+    with pytest.raises(Invalid, match=r"packages \(numpy==2.0\).*not enabled"):
+        await create(Script(base + "a.py", requirements=("numpy==2.0",)))
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(Invalid, match="java"):
+        await create(Script(base + "a.jar", main_class="Main"))
+    with pytest.raises(NotFound):
+        await create(Script(base + "absent.py"))
+    with pytest.raises(Invalid, match="same name"):
+        await create(Script(base + "a.py", file_uris=(base + "a.py",)))
+    assert await service.list_runs("alice") == []

@@ -48,13 +48,16 @@ def render_error(status: int, code: str, message: str) -> web.Response:
 
 def kube_app(run: Run) -> dict[str, Any] | None:
     """null, or an object with events (the Airflow models reject {}); a run that outlived its
-    timeout carries RUN_FAIL_EXEC with "timeout" in its message."""
+    timeout carries RUN_FAIL_EXEC with "timeout" in its message; what localrun noted at
+    creation (ignored sparkConfigs) follows as LOCALRUN_NOTE."""
     events = []
     if run.state == State.TIMED_OUT:
         events.append({"code": "RUN_FAIL_EXEC", "message": "the run reached its timeout"})
     elif run.state in (State.FAILED, State.LOST):
         message = run.error_message or "the run failed"
         events.append({"code": "RUN_FAIL_EXEC", "message": message[:2000]})
+    notes = (run.extra.get("wherobots") or {}).get("notes") or []
+    events += [{"code": "LOCALRUN_NOTE", "message": str(note)} for note in notes]
     if not events:
         return None
     return {

@@ -27,6 +27,7 @@ from localrun.api.wherobots.shapes import (
 )
 from localrun.errors import Invalid, NotFound, Unauthorized
 from localrun.runs import Run
+from localrun.service.scripts import Script
 
 FAMILY = "wherobots"
 NAME = re.compile(r"^[a-zA-Z0-9_.-]{8,255}$")
@@ -34,6 +35,11 @@ MAX_SIZE = 100
 CREATE_FIELDS = frozenset(
     {"name", "runtime", "version", "timeoutSeconds", "runPython", "runJar", "environment"}
 )
+MAX_DEPENDENCIES = 50
+PACKAGE = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,200}[A-Za-z0-9])?(\[[A-Za-z0-9,._-]+\])?$")
+VERSION = re.compile(r"^[A-Za-z0-9.+!*_-]{1,64}$")
+FILE_KINDS = (".jar", ".whl", ".zip", ".json")
+SPARK_NOTE = "sparkConfigs were recorded and ignored: localrun runs the script without Spark"
 runs = web.RouteTableDef()
 
 
@@ -67,6 +73,56 @@ async def own_run(request: web.Request) -> tuple[str, Run]:
     return who, run
 
 
+def program(body: dict[str, Any]) -> dict[str, Any]:
+    """uri, args and mainClass of the runPython or runJar payload (exactly one)."""
+    given = [k for k in ("runPython", "runJar") if body.get(k)]
+    if len(given) != 1:
+        raise BadField("runPython", "give one of runPython and runJar")
+    field = given[0]
+    spec = body[field]
+    if not isinstance(spec, dict) or not isinstance(spec.get("uri"), str):
+        raise BadField(field, 'give {"uri": "s3://...", "args": [...]}')
+    args = spec.get("args") or []
+    if not isinstance(args, list) or not all(isinstance(a, str | int | float) for a in args):
+        raise BadField(f"{field}.args", "must be a list of strings")
+    main_class = spec.get("mainClass") or ""
+    if field == "runJar" and (not isinstance(main_class, str) or not main_class):
+        raise BadField("runJar.mainClass", "a jar run needs the class to run")
+    if field == "runPython" and spec["uri"].lower().endswith(".jar"):
+        raise BadField("runPython.uri", "a .jar runs with runJar")
+    return {"uri": spec["uri"], "args": tuple(str(a) for a in args), "main_class": main_class}
+
+
+def dependencies(given: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """PyPI requirements ("name==version") and s3:// file URIs of environment.dependencies."""
+    if not given:
+        return (), ()
+    if not isinstance(given, list) or len(given) > MAX_DEPENDENCIES:
+        raise BadField("environment.dependencies", f"must be a list of {MAX_DEPENDENCIES} at most")
+    requirements: list[str] = []
+    uris: list[str] = []
+    for n, item in enumerate(given):
+        where = f"environment.dependencies.{n}"
+        if not isinstance(item, dict):
+            raise BadField(where, "must be an object")
+        kind = item.get("sourceType")
+        if kind == "PYPI":
+            name, version = item.get("libraryName"), item.get("libraryVersion")
+            if not isinstance(name, str) or not PACKAGE.match(name):
+                raise BadField(f"{where}.libraryName", "is not a PyPI package name")
+            if version is not None and (not isinstance(version, str) or not VERSION.match(version)):
+                raise BadField(f"{where}.libraryVersion", "is not a version")
+            requirements.append(f"{name}=={version}" if version else name)
+        elif kind == "FILE":
+            path = item.get("filePath")
+            if not isinstance(path, str) or not path.lower().endswith(FILE_KINDS):
+                raise BadField(f"{where}.filePath", f"must be an s3:// URI of a {FILE_KINDS} file")
+            uris.append(path)
+        else:
+            raise BadField(f"{where}.sourceType", "must be PYPI or FILE")
+    return tuple(requirements), tuple(uris)
+
+
 def runtime_cores(runtime: Any) -> int:
     name = str(runtime or DEFAULT_RUNTIME).strip().lower()
     name = name.removesuffix("-himem").removesuffix("-hicpu").removesuffix("-matcher")
@@ -87,34 +143,26 @@ async def create_run(request: web.Request) -> web.Response:
     if not isinstance(name, str) or not NAME.match(name):
         raise BadField("name", "must be 8-255 characters of letters, digits, '_', '.' and '-'")
     timeout = integer(body.get("timeoutSeconds", 3600), "timeoutSeconds", 1)
-    if body.get("runJar"):
-        raise BadField("runJar", "Java runs need java on the host, and this host has none")
-    script = body.get("runPython")
-    if not isinstance(script, dict) or not isinstance(script.get("uri"), str):
-        raise BadField("runPython", 'give {"uri": "s3://...", "args": [...]}')
-    args = script.get("args") or []
-    if not isinstance(args, list) or not all(isinstance(a, str | int | float) for a in args):
-        raise BadField("runPython.args", "must be a list of strings")
     environment = body.get("environment") or {}
     if not isinstance(environment, dict):
         raise BadField("environment", "must be an object")
-    if environment.get("dependencies"):
-        names = [str(d.get("libraryName", d)) for d in environment["dependencies"][:5]]
-        raise BadField(
-            "environment.dependencies",
-            f"installing packages ({', '.join(names)}) is not enabled on this host",
-        )
+    requirements, file_uris = dependencies(environment.get("dependencies"))
+    script = Script(**program(body), requirements=requirements, file_uris=file_uris)
+    notes = []
+    if environment.get("sparkConfigs"):
+        notes.append(SPARK_NOTE)
     region = request.query.get("region") or "local"
     payload = {**body, "runtime": body.get("runtime") or DEFAULT_RUNTIME, "timeoutSeconds": timeout}
+    spec = {"payload": payload, "region": region, "notes": notes}
     run = await service(request).create_script_run(
         who,
         FAMILY,
         name=name,
-        uri=script["uri"],
-        args=[str(a) for a in args],
+        script=script,
         walltime_s=timeout,
         cores=runtime_cores(body.get("runtime")),
-        extra={"wherobots": {"payload": payload, "region": region}},
+        extra={"wherobots": spec},
+        notes=tuple(notes),
     )
     return web.json_response(run_json(run))
 
