@@ -21,6 +21,7 @@ from localrun.service.runs import Runs
 LINE_LIMIT = 1 << 20  # a longer "line" is cut there
 VENV = "../venv"  # in the run's folder, beside work/, so that it is not an output
 WHEELS = "../wheels"
+STORE = "store"  # the owner's objects as they were at creation, linked beside work/
 SITE_DIRS = "import site, os; print(os.pathsep.join(site.getsitepackages()))"
 LINK_BASE = (
     "import sys, sysconfig, pathlib; "
@@ -38,7 +39,8 @@ class _LineIndex:
 @dataclass(frozen=True)
 class Script:
     """What a script run executes: a Python script, or a jar's main class, from the owner's
-    store, with its arguments, the PyPI requirements ("name==version") to install into a
+    store (which the run sees, as it was when the run was made, at $LOCALRUN_STORE), with its
+    arguments, the PyPI requirements ("name==version") to install into a
     per-run virtual environment, and files from the store (.whl installed, .jar on the class
     path, others beside the script)."""
 
@@ -90,6 +92,9 @@ class Scripts(Runs, Objects):
             extra=extra,
         )
         inputs = self.paths(run.id).input
+        store = self.objects_root(owner)
+        if await asyncio.to_thread(store.is_dir):
+            await asyncio.to_thread(files.link_tree, store, self.paths(run.id).root / STORE)
         for target, source in staged:
             await asyncio.to_thread(files.link_file, source, inputs / target)
         if wheelhouse is not None:
@@ -140,9 +145,12 @@ class Scripts(Runs, Objects):
                 raise Invalid("a jar run needs its mainClass")
             path = ":".join([main, *(n for n in extras if n.lower().endswith(".jar"))])
             words = [java, "-cp", path, script.main_class, *script.args]
-            return "exec 2>&1; exec " + shlex.join(words)
+            return (
+                f'exec 2>&1; export LOCALRUN_STORE="$(cd .. && pwd)/{STORE}"; exec '
+                + shlex.join(words)
+            )
         python = self.settings.script_python or sys.executable
-        steps = ["exec 2>&1"]
+        steps = ["exec 2>&1", f'export LOCALRUN_STORE="$(cd .. && pwd)/{STORE}"']
         wheels = [n for n in extras if n.lower().endswith(".whl")]
         if script.requirements or wheels:
             steps += self._install_steps(python, [*script.requirements, *wheels], local_wheels)

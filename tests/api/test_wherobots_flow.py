@@ -122,3 +122,35 @@ def test_bad_input_is_a_4xx_in_its_shape_and_stores_nothing(sdk: Daemon, tmp_pat
     assert [i["name"] for i in listing["items"]] == ["b.py"]
     anonymous = requests.get(url + "/runs", verify=ca, timeout=10)
     assert anonymous.status_code == 401 and "message" in anonymous.json()
+
+
+DRIVER = """
+import os, shutil, subprocess, sys
+case = os.path.join(os.environ["LOCALRUN_STORE"], "cases", "quarter")
+for name in ("namelist.input", "wrfinput_d01"):
+    shutil.copy(os.path.join(case, name), name)
+code = subprocess.call(["mpirun", "-np", sys.argv[1], "wrf.exe"])
+for line in open("rsl.out.0000"):
+    print("rsl:", line.rstrip(), flush=True)
+sys.exit(code)
+"""
+
+
+def test_a_wrf_case_from_the_store_end_to_end(sdk: Daemon, tmp_path: Path) -> None:
+    from wherobots import JobStatus, Wherobots, WherobotsJob
+
+    case = Path(__file__).parents[2] / "localrun" / "example_case"
+    with Wherobots() as wb:
+        for name in ("namelist.input", "wrfinput_d01"):
+            wb.files.my_files.upload_file(str(case / name), f"cases/quarter/{name}")
+    uri = upload(tmp_path, "run_wrf.py", DRIVER)
+    job = WherobotsJob(script=uri, name="localrun-wrf-001", args=["2"], runtime="small")
+    run_id = job.submit()
+    status = job.wait_for_completion(poll_interval=0.5, log_interval=0.5)
+    lines = [item["raw"] for item in job.iter_logs(size=500)]
+    assert status == JobStatus.COMPLETED, lines[-20:]
+    assert any("SUCCESS COMPLETE WRF" in line for line in lines if line.startswith("rsl:"))
+    with Wherobots() as wb:
+        outputs = {e.name for e in wb.files.my_files.list_directory(f"runs/{run_id}")}
+    assert any(name.startswith("wrfout_d01_") for name in outputs), outputs
+    assert {"rsl.out.0000", "rsl.out.0001", "namelist.input"} <= outputs
