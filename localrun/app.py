@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from localrun import files
-from localrun.api import cloudrun, native, rescale, wherobots
+from localrun.api import cloudrun, native, rescale, s3, wherobots
 from localrun.api.common import BODY_LIMIT
 from localrun.api.keys import SERVICE, SETTINGS
 from localrun.api.native import errors as native_errors
@@ -25,7 +25,7 @@ from localrun.supervisor import Supervisor
 
 log = logging.getLogger("localrun")
 
-FAMILIES = (native, cloudrun, rescale, wherobots)
+FAMILIES = (native, cloudrun, rescale, wherobots, s3)
 
 
 async def _runtime(app: web.Application) -> AsyncIterator[None]:

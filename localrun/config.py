@@ -77,6 +77,12 @@ class Settings:
     wherobots_prefix: str = setting(
         "", "Path the Wherobots API is served under (e.g. /wb); empty = at the root."
     )
+    s3_prefix: str = setting(
+        "/s3", "Path the S3-compatible object endpoint is served under (e.g. /s3)."
+    )
+    s3_credentials_ttl_s: int = setting(
+        3600, "Lifetime of the temporary object-store credentials handed out, in seconds."
+    )
     quota_bytes: int = setting(
         0, "Bytes an owner's uploads and inputs may take in all (0 = no quota)."
     )
@@ -219,9 +225,19 @@ def _validate(settings: Settings) -> None:
     prefix = settings.wherobots_prefix
     if prefix and (not prefix.startswith("/") or prefix.rstrip("/") == "" or "//" in prefix):
         raise SettingsError(f"wherobots_prefix: {prefix!r} must be empty or a path like /wb")
+    s3 = settings.s3_prefix
+    if not s3.startswith("/") or s3.rstrip("/") == "" or "//" in s3:
+        raise SettingsError(f"s3_prefix: {s3!r} must be a path like /s3")
     if settings.sandbox not in {"auto", "bubblewrap", "none"}:
         raise SettingsError(f"sandbox: {settings.sandbox!r} is not auto, bubblewrap or none")
-    for name in ("walltime_s", "stop_grace_s", "poll_interval_s", "sim_speed", "max_upload_bytes"):
+    for name in (
+        "walltime_s",
+        "stop_grace_s",
+        "poll_interval_s",
+        "sim_speed",
+        "max_upload_bytes",
+        "s3_credentials_ttl_s",
+    ):
         if getattr(settings, name) <= 0:
             raise SettingsError(f"{name}: must be positive")
     settings.model_paths  # noqa: B018 - raises SettingsError on a malformed value

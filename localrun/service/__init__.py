@@ -9,6 +9,7 @@ from __future__ import annotations
 from localrun.config import Settings
 from localrun.service.auth import Tokens, hash_token, new_token
 from localrun.service.base import NAMELIST
+from localrun.service.credentials import Credentials
 from localrun.service.drive import Drive
 from localrun.service.estimates import ComputeOption, Estimates
 from localrun.service.jobs import Jobs
@@ -20,7 +21,7 @@ from localrun.supervisor import Supervisor
 __all__ = ["NAMELIST", "ComputeOption", "LogChunk", "Service", "hash_token", "new_token"]
 
 
-class Service(Jobs, Drive, Estimates, Scripts):
+class Service(Jobs, Drive, Estimates, Scripts, Credentials):
     def __init__(self, settings: Settings, store: Store, supervisor: Supervisor) -> None:
         super().__init__(settings, store, supervisor)
         self.tokens = Tokens(store)

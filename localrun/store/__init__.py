@@ -521,6 +521,25 @@ class Store:
             known = {f.path: f for f in await self.files(run_id, kind)}
         return [known[path] for _, path, _ in entries]
 
+    # temporary object-store credentials (the secret is kept: SigV4 needs it to verify)
+
+    async def add_s3_credential(self, row: dict[str, Any], forget_before: float) -> None:
+        """One more credential; those that expired before `forget_before` are deleted."""
+        names = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        await self._run_write(
+            [
+                ("DELETE FROM s3_credentials WHERE expires_at < ?", (forget_before,)),
+                (f"INSERT INTO s3_credentials({names}) VALUES ({marks})", tuple(row.values())),
+            ]
+        )
+
+    async def s3_credential(self, access_key_id: str) -> dict[str, Any] | None:
+        row = await self._one(
+            "SELECT * FROM s3_credentials WHERE access_key_id = ?", (access_key_id,)
+        )
+        return None if row is None else dict(row)
+
 
 def _event(run_id: str, state: str, message: str, at: float) -> Statement:
     return (

@@ -173,8 +173,55 @@ EXECUTOR_REF = statements(
     "ALTER TABLE runs DROP COLUMN pid_create_time",
 )
 
+S3_CREDENTIALS = statements(
+    """
+    CREATE TABLE s3_credentials (
+        access_key_id TEXT PRIMARY KEY,
+        secret TEXT NOT NULL,
+        token_hash TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        writable INTEGER NOT NULL,
+        region TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX s3_credentials_expiry ON s3_credentials(expires_at)",
+)
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("0001_initial", INITIAL),
     ("0002_jobs", jobs),
     ("0003_executor_ref", EXECUTOR_REF),
+    ("0004_s3_credentials", S3_CREDENTIALS),
 ]
+
+ACCOUNTS = statements(
+    """
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        owner TEXT NOT NULL UNIQUE,
+        email TEXT NOT NULL DEFAULT '',
+        password_hash TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        last_login REAL
+    )
+    """,
+    """
+    CREATE TABLE functions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        owner TEXT NOT NULL,
+        name TEXT NOT NULL,
+        image TEXT NOT NULL,
+        code TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX functions_owner ON functions(owner, seq)",
+)
+
+MIGRATIONS.append(("0005_accounts", ACCOUNTS))

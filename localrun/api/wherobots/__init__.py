@@ -33,6 +33,7 @@ from aiohttp import web
 
 from localrun.api.errors import error_middleware
 from localrun.api.keys import ROOT, SETTINGS
+from localrun.api.wherobots.credentials import credentials
 from localrun.api.wherobots.drive import storage
 from localrun.api.wherobots.shapes import render_error
 from localrun.api.wherobots.views import BadField, runs
@@ -42,7 +43,7 @@ errors = error_middleware(render_error, {BadField: 422})
 
 def mount(app: web.Application) -> None:
     prefix = app[SETTINGS].wherobots_prefix.rstrip("/")
-    for name, table in (("/runs", runs), ("/storage", storage)):
+    for name, table in (("/runs", runs), ("/storage", [*credentials, *storage])):
         family = web.Application(middlewares=[errors])
         family[ROOT] = prefix + name
         family.add_routes(table)
