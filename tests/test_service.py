@@ -96,3 +96,18 @@ async def test_delete_stops_a_live_run_then_removes_outputs(service: Service) ->
     again = await service.delete_outputs("a", run.id)
     assert again.outputs_deleted_at == run.outputs_deleted_at
     assert await service.events("a", run.id) == events
+
+
+async def test_a_shell_command_counts_the_ranks_its_launcher_asks_for(service: Service) -> None:
+    run = await service.create_run(
+        "alice", "rescale", kind="shell", command="mpirun -np 2 wrf.exe", cores=1
+    )
+    assert run.cores == 2
+    events = await service.events("alice", run.id)
+    assert "starts 2 MPI ranks" in events[0].message
+    with pytest.raises(Invalid):
+        await service.create_run(
+            "alice", "rescale", kind="shell", command="mpirun -np 64 wrf.exe", cores=1
+        )
+    plain = await service.create_run("alice", "rescale", kind="shell", command="echo hi", cores=1)
+    assert plain.cores == 1

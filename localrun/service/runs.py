@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from localrun import files, runs
+from localrun.commands import declared_ranks
 from localrun.errors import Conflict, Forbidden, Invalid
 from localrun.runs import Event, Run, State, StopReason
 from localrun.service.base import NAMELIST
@@ -33,7 +34,15 @@ class Runs(Inputs):
         extra: dict[str, Any] | None = None,
         job: tuple[str, int] | None = None,
     ) -> Run:
-        """A new run; `job` is (job id, index) for one of a job's runs."""
+        """A new run; `job` is (job id, index) for one of a job's runs. A shell command's
+        launcher lines count: `mpirun -np 2` takes 2 cores whatever was declared."""
+        asked = declared_ranks(command) if kind == "shell" and command else None
+        note = None
+        if asked is not None and asked > (cores or 1):
+            note = (
+                f"the command starts {asked} MPI ranks: {asked} cores are counted, not {cores or 1}"
+            )
+            cores = asked
         if cores is not None:
             self.check_cores(cores, oversubscribe=False)
         if walltime_s is not None and walltime_s <= 0:
@@ -62,7 +71,7 @@ class Runs(Inputs):
         paths = self.paths(run.id)
         paths.create()
         try:
-            return await self.store.insert_run(run, "created")
+            return await self.store.insert_run(run, "created" + (f"; {note}" if note else ""))
         except BaseException:
             await asyncio.to_thread(files.remove_tree, paths.root)
             raise
