@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shlex
 import shutil
 from collections.abc import AsyncIterator
 
@@ -19,6 +20,8 @@ from localrun.config import Settings
 from localrun.executor.local import LocalExecutor
 from localrun.executor.local.sandbox import choose_sandbox
 from localrun.executor.prepare import launch_request
+from localrun.executor.slurm import SlurmExecutor, SlurmTools
+from localrun.executor.slurm.script import JobOptions
 from localrun.service import Service
 from localrun.store import Store
 from localrun.supervisor import Supervisor
@@ -47,17 +50,41 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
         if left:
             log.info("removed %d part file(s) left by an interrupted upload", len(left))
         store = await Store.open(settings.data_path / "localrun.db")
-        executor = LocalExecutor(settings.mpirun, sandbox)
+        executor: LocalExecutor | SlurmExecutor = (
+            slurm_executor(settings)
+            if settings.executor == "slurm"
+            else LocalExecutor(settings.mpirun, sandbox)
+        )
         supervisor = Supervisor(settings, store, executor, launch_request)
         app[SERVICE] = Service(settings, store, supervisor)
         await supervisor.start()
         cores = settings.total_cores
         log.info("data directory %s, %d core(s) to hand out", settings.data_path, cores)
         log.info("runs are isolated by: %s", executor.isolation)
+        log.info("runs are executed by: %s", settings.executor)
         yield
         await supervisor.close()
         executor.close()
         await store.close()
+
+
+def slurm_executor(settings: Settings) -> SlurmExecutor:
+    tools = SlurmTools(
+        sbatch=settings.slurm_sbatch,
+        squeue=settings.slurm_squeue,
+        scancel=settings.slurm_scancel,
+        sacct=settings.slurm_sacct,
+        scontrol=settings.slurm_scontrol,
+        sinfo=settings.slurm_sinfo,
+    )
+    options = JobOptions(
+        mpi=settings.slurm_mpi,
+        mpirun=shutil.which(settings.mpirun) or settings.mpirun,
+        partition=settings.slurm_partition,
+        account=settings.slurm_account,
+        extra_args=shlex.split(settings.slurm_extra_args),
+    )
+    return SlurmExecutor(tools, options)
 
 
 def init_app(settings: Settings) -> web.Application:

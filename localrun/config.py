@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import sys
 import tomllib
@@ -15,6 +16,8 @@ from typing import Any, get_type_hints
 import platformdirs
 
 from localrun.executor.local.machine import physical_cores
+
+SCHEDULER_CORES = 1 << 20  # no limit of localrun's own: the scheduler refuses what it cannot give
 
 
 class SettingsError(ValueError):
@@ -57,6 +60,21 @@ class Settings:
     data_dir: str = setting(_default_data_dir, "Where the database and run directories live.")
     cores: int = setting(0, "Cores the daemon may hand out to runs (0 = physical cores).")
     mpirun: str = setting(default_mpirun, "MPI launcher (mpiexec/mpirun) used for every run.")
+    executor: str = setting(
+        "local", "Where runs run: local (this machine) or slurm (one batch job per run)."
+    )
+    slurm_partition: str = setting("", "Slurm partition of every job (empty = the default).")
+    slurm_account: str = setting("", "Slurm account charged for every job (empty = yours).")
+    slurm_mpi: str = setting(
+        "pmi2", "srun's --mpi plugin for the model (pmi2, pmix, ...), or mpirun to use mpirun."
+    )
+    slurm_extra_args: str = setting("", "More sbatch arguments, shell-quoted (e.g. --qos=low).")
+    slurm_sbatch: str = setting("sbatch", "The sbatch command.")
+    slurm_squeue: str = setting("squeue", "The squeue command.")
+    slurm_scancel: str = setting("scancel", "The scancel command.")
+    slurm_sacct: str = setting("sacct", "The sacct command (used when accounting is there).")
+    slurm_scontrol: str = setting("scontrol", "The scontrol command.")
+    slurm_sinfo: str = setting("sinfo", "The sinfo command.")
     models: str = setting(
         "",
         "Real model executables, 'wrf:4.7.1=/path/wrf.exe' separated by commas; "
@@ -115,7 +133,10 @@ class Settings:
 
     @property
     def total_cores(self) -> int:
-        return self.cores if self.cores > 0 else physical_cores()
+        """Cores localrun hands out; under Slurm with no cores setting, Slurm alone decides."""
+        if self.cores > 0:
+            return self.cores
+        return SCHEDULER_CORES if self.executor == "slurm" else physical_cores()
 
     @property
     def model_paths(self) -> dict[tuple[str, str], str]:
@@ -241,3 +262,9 @@ def _validate(settings: Settings) -> None:
         if getattr(settings, name) <= 0:
             raise SettingsError(f"{name}: must be positive")
     settings.model_paths  # noqa: B018 - raises SettingsError on a malformed value
+    if settings.executor not in {"local", "slurm"}:
+        raise SettingsError(f"executor: {settings.executor!r} is not local or slurm")
+    try:
+        shlex.split(settings.slurm_extra_args)
+    except ValueError as exc:
+        raise SettingsError(f"slurm_extra_args: {exc}") from None

@@ -8,14 +8,14 @@ import logging
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from localrun import runs
 from localrun.config import Settings
 from localrun.errors import NoSpace
-from localrun.executor import Executor, LaunchRequest
+from localrun.executor import Executor, Exited, LaunchRequest, Queued
 from localrun.files import run_paths
 from localrun.runs import Run, State, StopReason
 from localrun.store import Store
@@ -109,6 +109,7 @@ class Supervisor:
                 await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
 
     async def tick(self) -> None:
+        await self.executor.refresh([w.ref for w in self._watches.values()])
         for watch in list(self._watches.values()):
             await self._watch(watch)
         await self._schedule()
@@ -116,8 +117,9 @@ class Supervisor:
     # adoption after a restart
 
     async def adopt_all(self) -> None:
-        for run in await self.store.runs_in(runs.LIVE):
-            await self._adopt(run)
+        for run in await self.store.runs_in([*runs.LIVE, State.QUEUED]):
+            if run.state != State.QUEUED or run.executor_ref is not None:
+                await self._adopt(run)
 
     async def _adopt(self, run: Run) -> None:
         request = LaunchRequest.from_record(run.launch or {})
@@ -136,15 +138,15 @@ class Supervisor:
             else:
                 await self.store.add_event(run.id, run.state, "adopted after a daemon restart")
             log.info("run %s adopted (%s)", run.id, self.executor.describe(ref))
-            await self._watch_run(run, ref)
+            state = State.RUNNING if run.state == State.STARTING else run.state
+            await self._watch_run(run, ref, state)
             if run.stop_requested_at is not None:
                 await self._resume_stop(run, ref)
             return
         log.info("run %s has no process left; deciding from its logs", run.id)
-        exited = await self.executor.poll(ref) if request is not None and ref else None
-        await self._finish(
-            run, exited.exit_code if exited else None, None, stop_reason=run.stop_reason
-        )
+        polled = await self.executor.poll(ref) if request is not None and ref else None
+        exited = polled if isinstance(polled, Exited) else None
+        await self._finish(run, exited, None, stop_reason=run.stop_reason)
         if ref is not None:
             self.executor.forget(ref)
 
@@ -162,13 +164,20 @@ class Supervisor:
     async def _schedule(self) -> None:
         total = self.settings.total_cores
         for run in await self.store.runs_in([State.QUEUED]):
+            if run.executor_ref is not None:
+                continue  # handed to the scheduler already, and waiting in its queue
             need = min(run.cores, total)
-            if self.cores_in_use + need > total:
+            if self.executor.counts_cores and self.cores_in_use + need > total:
                 return
             await self._launch(run)
 
-    async def _launch_failed(self, run_id: str, state: str, what: str, exc: Exception) -> None:
-        log.exception("run %s: %s", run_id, what)
+    async def _launch_failed(
+        self, run_id: str, state: str, what: str, exc: Exception | str
+    ) -> None:
+        if isinstance(exc, Exception):
+            log.exception("run %s: %s", run_id, what)
+        else:
+            log.error("run %s: %s: %s", run_id, what, exc)
         await self.store.transition(
             run_id,
             [state],
@@ -200,19 +209,29 @@ class Supervisor:
             await self._launch_failed(run.id, State.STARTING, "launch failed", exc)
             return
         where = self.executor.describe(ref)
-        await self.store.transition(
-            run.id, [State.STARTING], State.RUNNING, f"running as {where}", executor_ref=ref
-        )
+        await self.executor.refresh([ref])
+        first = await self.executor.poll(ref)
+        if isinstance(first, Exited) and first.message:  # the scheduler refused it
+            self.executor.forget(ref)
+            await self._launch_failed(run.id, State.STARTING, "launch failed", first.message)
+            return
+        state = State.QUEUED if isinstance(first, Queued) else State.RUNNING
+        message = f"running as {where}"
+        if isinstance(first, Queued):
+            message = f"submitted as {where}; waiting in its queue: {first.reason}"
+        await self.store.transition(run.id, [State.STARTING], state, message, executor_ref=ref)
         log.info("run %s started on %d core(s), %s", run.id, run.cores, where)
         stored = await self.store.get_run(run.id)
         assert stored is not None
-        await self._watch_run(stored, ref)
+        await self._watch_run(stored, ref, state, first)
         if stored.stop_requested_at is not None:
             await self.request_stop(
                 run.id, stored.stop_reason or StopReason.USER, "stop asked while starting"
             )
 
-    async def _watch_run(self, run: Run, ref: str) -> None:
+    async def _watch_run(
+        self, run: Run, ref: str, state: State = State.RUNNING, first: object = None
+    ) -> None:
         monitor = await asyncio.to_thread(self._monitor, run)
         now = time.monotonic()
         elapsed = time.time() - (run.started_at or time.time())
@@ -223,7 +242,11 @@ class Supervisor:
             started=now - elapsed,
             walltime_s=run.walltime_s,
             last_activity=now,
-            extra={"cores": run.cores},
+            extra={
+                "cores": run.cores,
+                "state": state,
+                "reason": first.reason if isinstance(first, Queued) else None,
+            },
         )
 
     def _monitor(self, run: Run) -> Monitor:
@@ -235,6 +258,13 @@ class Supervisor:
 
     async def _watch(self, watch: Watch) -> None:
         exited = await self.executor.poll(watch.ref)
+        if isinstance(exited, Queued):
+            await self._queued(watch, exited)
+            return
+        refused = isinstance(exited, Exited) and exited.message is not None
+        queued = watch.extra.get("state") == State.QUEUED
+        if queued and not refused and not await self._left_queue(watch):
+            return
         sample = await self.executor.sample(watch.ref)
         progressed, progress = await asyncio.to_thread(_read_logs, watch.monitor)
         now = time.monotonic()
@@ -250,11 +280,11 @@ class Supervisor:
             }
         await self.store.update_run(watch.run_id, **changes)
         if exited is not None:
-            await self._complete(watch, exited.exit_code)
+            await self._complete(watch, exited)
             return
         if watch.stop_task is not None:
             return
-        if now - watch.started > watch.walltime_s:
+        if now - watch.started > watch.walltime_s + self.executor.walltime_slack_s:
             self._begin_stop(
                 watch, StopReason.TIMED_OUT, f"wall-clock limit of {watch.walltime_s} s reached"
             )
@@ -262,6 +292,47 @@ class Supervisor:
             quiet = round(now - watch.last_activity)
             idle = "" if sample.cpu_percent is None else " and no CPU use"
             self._begin_stop(watch, StopReason.STALLED, f"no progress for {quiet} s{idle}")
+
+    async def _queued(self, watch: Watch, queued: Queued) -> None:
+        """Waiting in a scheduler's queue: the run is queued, with the scheduler's reason; its
+        clocks start when it leaves the queue. A run cancelled meanwhile leaves the queue."""
+        watch.started = watch.last_activity = time.monotonic()
+        run = await self.store.get_run(watch.run_id)
+        if run is None or run.terminal:
+            await self._drop_cancelled(watch)
+            return
+        if watch.extra.get("state") == State.QUEUED and watch.extra.get("reason") == queued.reason:
+            return
+        message = f"waiting in the queue of {self.executor.describe(watch.ref)}: {queued.reason}"
+        if watch.extra.get("state") == State.QUEUED:
+            await self.store.add_event(watch.run_id, State.QUEUED, message)
+        else:
+            await self.store.transition(watch.run_id, runs.LIVE, State.QUEUED, message)
+        watch.extra.update(state=State.QUEUED, reason=queued.reason)
+
+    async def _left_queue(self, watch: Watch) -> bool:
+        """The scheduler started the run (or ended it): it is running from now. False when it
+        was cancelled while queued."""
+        run = await self.store.get_run(watch.run_id)
+        if run is None or run.terminal:
+            await self._drop_cancelled(watch)
+            return False
+        await self.store.transition(
+            watch.run_id,
+            [State.QUEUED],
+            State.RUNNING,
+            f"running as {self.executor.describe(watch.ref)}",
+            started_at=time.time(),
+        )
+        watch.extra.update(state=State.RUNNING, reason=None)
+        watch.started = watch.last_activity = time.monotonic()
+        return True
+
+    async def _drop_cancelled(self, watch: Watch) -> None:
+        """A queued run was cancelled by its owner (already recorded): end its job too."""
+        self._watches.pop(watch.run_id, None)
+        await self.executor.stop(watch.ref, self.settings.stop_grace_s)
+        self.executor.forget(watch.ref)
 
     def _stalled(self, watch: Watch, now: float, cpu_percent: float | None) -> bool:
         """Silent logs for ten median steps (at least the floor), and no CPU use where the
@@ -287,22 +358,26 @@ class Supervisor:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _complete(self, watch: Watch, exit_code: int | None) -> None:
+    async def _complete(self, watch: Watch, exited: Exited) -> None:
         self._watches.pop(watch.run_id, None)
         self.executor.forget(watch.ref)
         run = await self.store.get_run(watch.run_id)
         if run is None:
             return
-        await self._finish(run, exit_code, watch.monitor, stop_reason=run.stop_reason)
+        await self._finish(run, exited, watch.monitor, stop_reason=run.stop_reason)
         self.kick()
 
     async def _finish(
         self,
         run: Run,
-        exit_code: int | None,
+        exited: Exited | None,
         monitor: Monitor | None,
         stop_reason: StopReason | None,
     ) -> None:
+        exit_code = None if exited is None else exited.exit_code
+        scheduler = None if exited is None else exited.state
+        if scheduler == "TIMEOUT" and stop_reason is None:
+            stop_reason = StopReason.TIMED_OUT  # the scheduler enforced the wall-clock limit
         paths = run_paths(self.settings.data_path, run.id)
         if monitor is None:
             monitor = await asyncio.to_thread(self._monitor, run)
@@ -310,9 +385,14 @@ class Supervisor:
         outcome, progress = await asyncio.to_thread(
             _conclude, monitor, exit_code, stdout, stop_reason
         )
+        if exited is not None and exited.message and outcome.state != State.SUCCEEDED:
+            outcome = Outcome(State.FAILED, "launch", exited.message, None)
+        elif scheduler is not None and outcome.state != State.SUCCEEDED:
+            said = f"{self.executor.describe(run.executor_ref or '?')} ended {scheduler}"
+            outcome = replace(outcome, message=f"{outcome.message} ({said})")
         moved = await self.store.transition(
             run.id,
-            runs.LIVE,
+            [*runs.LIVE, State.QUEUED],
             outcome.state,
             outcome.summary,
             exit_code=exit_code,

@@ -3,6 +3,7 @@ executor offers (local processes today, Slurm jobs next)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -52,9 +53,20 @@ class LaunchRequest:
 
 @dataclass(frozen=True)
 class Exited:
-    """The run's processes are gone; exit_code is None when it is not known."""
+    """The run's processes are gone; exit_code is None when it is not known. A scheduler
+    also says how it saw the end (Slurm's "TIMEOUT", "NODE_FAIL"; None for the local
+    executor), and why a job it never started was refused."""
 
     exit_code: int | None
+    state: str | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
+class Queued:
+    """The run waits in a scheduler's queue, for the scheduler's reason ("Resources")."""
+
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -92,7 +104,26 @@ class Executor(Protocol):
         stored; None when it never started."""
         ...
 
-    async def poll(self, ref: str) -> Exited | None: ...
+    @property
+    def counts_cores(self) -> bool:
+        """Whether localrun's own core limit decides when a run starts (False: a scheduler
+        decides, and every queued run is handed to it at once)."""
+        ...
+
+    @property
+    def walltime_slack_s(self) -> float:
+        """How long after a run's wall-clock limit the supervisor stops it itself: 0 when
+        nothing else enforces the limit, more when a scheduler does and should be first."""
+        ...
+
+    async def refresh(self, refs: Sequence[str]) -> None:
+        """Learn the state of all these runs in one go, before they are polled one by one."""
+        ...
+
+    async def poll(self, ref: str) -> Exited | Queued | None:
+        """Exited once the run is over, Queued while a scheduler holds it, None while it
+        runs."""
+        ...
 
     async def sample(self, ref: str) -> Sample: ...
 
@@ -104,4 +135,13 @@ class Executor(Protocol):
 
     def describe(self, ref: str) -> str:
         """The reference in words, for the run's events: "pid 4242", "Slurm job 17"."""
+        ...
+
+    async def capacity(self) -> int | None:
+        """The most cores one run can get, when a scheduler knows it; None: the cores
+        setting."""
+        ...
+
+    async def health(self) -> dict[str, Any]:
+        """What /healthz shows of the executor: its name and, for a cluster, what it sees."""
         ...

@@ -54,12 +54,20 @@ class Estimates(Runs):
     async def estimate(self, case: Case, max_cores: int | None = None) -> list[dict[str, Any]]:
         options = estimate(
             case,
-            max_cores or self.settings.total_cores,
+            max_cores or await self.offered_cores(),
             self.supervisor.cost_model,
             self.settings.cost_per_core_hour,
         )
         result: list[dict[str, Any]] = options_json(options)
         return result
+
+    async def offered_cores(self) -> int:
+        """The most cores an option may have: the cores setting, or what the scheduler's
+        partition holds (its cores per node times its nodes) when there is one."""
+        capacity = await self.supervisor.executor.capacity()
+        if capacity is None:
+            return self.settings.total_cores
+        return min(capacity, self.settings.total_cores)
 
     async def offered_estimate(self, run: Run) -> list[dict[str, Any]]:
         """The estimate for the run's current namelist, worked out once per namelist upload and

@@ -235,6 +235,13 @@ async def healthz(request: web.Request) -> web.Response:
 async def _health(svc: Service) -> dict[str, Any]:
     settings = svc.settings
     disk = await asyncio.to_thread(shutil.disk_usage, settings.data_path)
+    executor = svc.supervisor.executor
+    seen = await executor.health()
+    total, free = settings.total_cores, svc.cores_free()
+    cluster = seen.get("cluster")
+    if not executor.counts_cores and isinstance(cluster, dict):  # the scheduler's cores
+        parts = cluster["partitions"]
+        total, free = sum(p["total_cores"] for p in parts), int(cluster["idle_cores"])
     return {
         "status": "ok",
         "version": __version__,
@@ -242,10 +249,8 @@ async def _health(svc: Service) -> dict[str, Any]:
         "disk_free_bytes": disk.free,
         "sandbox": svc.isolation,
         "single_user": settings.single_user,
-        "cores": {
-            "total": settings.total_cores,
-            "free": svc.cores_free(),
-        },
+        "executor": seen,
+        "cores": {"total": total, "free": free},
     }
 
 

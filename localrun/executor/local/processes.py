@@ -15,11 +15,11 @@ import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import psutil
 
@@ -86,6 +86,23 @@ class LocalExecutor:
 
     def describe(self, ref: str) -> str:
         return f"pid {Pid.parse(ref).pid}"
+
+    @property
+    def counts_cores(self) -> bool:
+        return True
+
+    @property
+    def walltime_slack_s(self) -> float:
+        return 0.0
+
+    async def capacity(self) -> int | None:
+        return None
+
+    async def health(self) -> dict[str, Any]:
+        return {"name": "local"}
+
+    async def refresh(self, refs: Sequence[str]) -> None:
+        """Nothing to batch: each poll looks at its own process tree."""
 
     # spawn, adopt, find
 
