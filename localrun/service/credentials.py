@@ -45,6 +45,16 @@ class ObjectCredential:
         return key.startswith(folder)
 
 
+def check_key(key: str, prefix: bool = False) -> None:
+    """Invalid for a key the store cannot keep as itself: an empty, '.' or '..' segment would
+    name another file on disk (a listing prefix may end with '/')."""
+    parts = key.split("/")
+    if prefix and len(parts) > 1 and parts[-1] == "":
+        parts = parts[:-1]
+    if key and any(part in ("", ".", "..") for part in parts):
+        raise Invalid(f"{key[:200]!r}: empty, '.' and '..' segments cannot be stored here")
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -58,9 +68,10 @@ class Credentials(Objects):
         if not uri.startswith(store + "/"):
             raise Forbidden(f"{uri} is not in your store, {store}")
         prefix = uri[len(store) + 1 :]
-        if prefix.strip("/"):
-            files.safe_relpath(prefix.strip("/"))
-        return prefix.lstrip("/")
+        check_key(prefix, prefix=True)
+        if prefix:
+            files.safe_relpath(prefix.rstrip("/"))
+        return prefix
 
     async def issue_credentials(self, owner: str, uri: str, mode: str) -> ObjectCredential:
         if mode not in READ_ONLY | READ_WRITE:

@@ -12,7 +12,7 @@ from localrun.api.s3 import body, shapes
 from localrun.api.s3.auth import authenticate
 from localrun.api.s3.errors import S3Error
 from localrun.api.s3.listing import MAX_KEYS, decode_token, page
-from localrun.service.credentials import ObjectCredential
+from localrun.service.credentials import ObjectCredential, check_key
 from localrun.service.objects import BUCKET
 
 routes = web.RouteTableDef()
@@ -38,6 +38,7 @@ async def _object(request: web.Request, write: bool) -> tuple[ObjectCredential, 
     owner, _, key = request.match_info["key"].partition("/")
     if not key or key.endswith("/"):
         raise S3Error(400, "InvalidArgument", "keys are <owner>/<path>; folders are not objects")
+    check_key(key)
     service(request).authorize(credential, owner, key, write)
     return credential, owner, key
 
@@ -182,6 +183,7 @@ async def list_objects(request: web.Request) -> web.Response:
     owner, slash, rest = prefix.partition("/")
     if not slash:
         raise S3Error(403, "AccessDenied", "list with a prefix of <owner>/ or below")
+    check_key(rest, prefix=True)
     svc = service(request)
     svc.authorize(credential, owner, rest, write=False)
     entries = [e for e in await svc.object_entries(owner, rest) if credential.covers(e.path)]
