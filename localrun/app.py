@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from localrun import files
-from localrun.api import cloudrun, native, rescale, s3, wherobots
+from localrun.api import cloudrun, native, rescale, s3, sharedcloud, wherobots
 from localrun.api.common import BODY_LIMIT
 from localrun.api.keys import SERVICE, SETTINGS
 from localrun.api.native import errors as native_errors
@@ -28,7 +28,7 @@ from localrun.supervisor import Supervisor
 
 log = logging.getLogger("localrun")
 
-FAMILIES = (native, cloudrun, rescale, wherobots, s3)
+FAMILIES = (native, cloudrun, rescale, wherobots, s3, sharedcloud)
 
 
 async def _runtime(app: web.Application) -> AsyncIterator[None]:

@@ -46,6 +46,16 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--save", action="store_true", help="write URL and token to client.toml")
     token.add_argument("--json", action="store_true")
 
+    user = sub.add_parser("user", help="manage accounts (works on the data directory)")
+    user.add_argument("action", choices=["create", "passwd"])
+    user.add_argument("name")
+    user.add_argument("--email", default="", help="the account's email (create)")
+    user.add_argument(
+        "--password-stdin", action="store_true", help="read the password as one line of stdin"
+    )
+    user.add_argument("--data-dir", dest="data_dir")
+    user.add_argument("--config")
+
     def client_command(name: str, help_text: str) -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=help_text)
         cmd.add_argument("--url", help="daemon URL (LOCALRUN_URL)")
@@ -192,6 +202,48 @@ async def _token(settings: Settings, args: argparse.Namespace) -> int:
         where = save_client_config(url, token)
         print(f"saved to {where}", file=sys.stderr)
     print(json.dumps({"name": args.name, "token": token}) if args.json else token)
+    return 0
+
+
+# accounts
+
+
+def read_password(from_stdin: bool) -> str:
+    """One line of stdin, or asked twice at the terminal."""
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    if not sys.stdin.isatty():
+        raise SettingsError("stdin is not a terminal: give the password with --password-stdin")
+    import getpass
+
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password (again): ") != first:
+        raise SettingsError("the two passwords differ")
+    return first
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    flags = {"data_dir": args.data_dir} if args.data_dir else {}
+    settings = load(flags=flags, config_file=args.config)
+    password = read_password(args.password_stdin)
+    return asyncio.run(_user(settings, args, password))
+
+
+async def _user(settings: Settings, args: argparse.Namespace, password: str) -> int:
+    from localrun.errors import ServiceError
+    from localrun.service.accounts import accounts_at
+
+    async with accounts_at(settings.data_path / "localrun.db") as accounts:
+        try:
+            if args.action == "create":
+                await accounts.create(args.name, password, args.email)
+                print(f"created user {args.name}")
+            else:
+                await accounts.set_password(args.name, password)
+                print(f"changed the password of {args.name}")
+        except ServiceError as exc:
+            print(f"localrun: {exc.message}", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -403,6 +455,7 @@ def cmd_tls(args: argparse.Namespace) -> int:
 COMMANDS = {
     "serve": cmd_serve,
     "token": cmd_token,
+    "user": cmd_user,
     "submit": cmd_submit,
     "list": cmd_list,
     "status": cmd_status,

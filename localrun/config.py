@@ -87,6 +87,12 @@ class Settings:
     max_upload_bytes: int = setting(50 * 1024**3, "Largest single upload accepted, in bytes.")
     sim_speed: float = setting(1.0, "Speed factor of the built-in simulator (10 = 10x faster).")
     cost_per_core_hour: float = setting(0.0, "Price of one core-hour, used in estimates.")
+    handler_timeout_s: int = setting(
+        600, "Time limit of one handler call (a Sharedcloud job), in seconds."
+    )
+    open_signup: bool = setting(
+        False, "Let anyone who reaches the port create an account (POST /api/v1/users/)."
+    )
     input_url_dirs: str = setting(
         "",
         "Directories, separated by commas, that file:// input URLs may read from "
@@ -261,6 +267,8 @@ def _validate(settings: Settings) -> None:
     ):
         if getattr(settings, name) <= 0:
             raise SettingsError(f"{name}: must be positive")
+    if settings.handler_timeout_s <= 0:
+        raise SettingsError("handler_timeout_s: must be positive")
     settings.model_paths  # noqa: B018 - raises SettingsError on a malformed value
     if settings.executor not in {"local", "slurm"}:
         raise SettingsError(f"executor: {settings.executor!r} is not local or slurm")

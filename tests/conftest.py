@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -171,6 +172,46 @@ def daemon(tmp_path: Path, daemon_env: dict[str, str]) -> Iterator[Daemon]:
     if d.proc is not None and d.proc.poll() is None:
         d.kill(signal.SIGTERM)
     _kill_leftovers(data_dir)
+
+
+def _slurm_missing() -> str | None:
+    """Why no Slurm cluster takes jobs from here, or None when one does."""
+    if shutil.which("sbatch") is None:
+        return "Slurm is not installed (no sbatch)"
+    try:
+        done = subprocess.run(
+            ["sinfo", "--noheader", "--format=%a"], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"sinfo failed: {exc}"
+    if done.returncode != 0 or "up" not in done.stdout.split():
+        return f"no Slurm controller answers ({done.stderr.strip() or 'no partition up'})"
+    return None
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> None:
+    """A Slurm cluster this host submits to (`sudo scripts/slurm-up` makes one). Without one
+    the Slurm tests are skipped, saying why; where LOCALRUN_REQUIRE_SLURM=1 (CI) they fail."""
+    why = _slurm_missing()
+    if why is None:
+        return
+    if os.environ.get("LOCALRUN_REQUIRE_SLURM") == "1":
+        pytest.fail(f"LOCALRUN_REQUIRE_SLURM=1 but {why}", pytrace=False)
+    pytest.skip(f"Slurm tests did not run: {why}; sudo scripts/slurm-up makes a cluster here")
+
+
+@pytest.fixture
+def slurm(slurm_cluster: None, tmp_path: Path) -> Iterator[None]:
+    """The cluster, and no job of this test left on it afterwards."""
+    yield
+    listed = subprocess.run(
+        ["squeue", "--noheader", "--format=%i|%Z"], capture_output=True, text=True, check=False
+    )
+    for line in listed.stdout.splitlines():
+        job, _, work_dir = line.partition("|")
+        if work_dir.startswith(str(tmp_path)):
+            subprocess.run(["scancel", job], check=False)
 
 
 def _kill_leftovers(data_dir: Path) -> None:

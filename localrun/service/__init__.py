@@ -7,11 +7,13 @@ Tokens (auth) stand alone, so that the CLI can use them without a running superv
 from __future__ import annotations
 
 from localrun.config import Settings
+from localrun.service.accounts import Accounts
 from localrun.service.auth import Tokens, hash_token, new_token
 from localrun.service.base import NAMELIST
 from localrun.service.credentials import Credentials
 from localrun.service.drive import Drive
 from localrun.service.estimates import ComputeOption, Estimates
+from localrun.service.handlers import Handlers
 from localrun.service.jobs import Jobs
 from localrun.service.outputs import LogChunk
 from localrun.service.scripts import Scripts
@@ -21,10 +23,11 @@ from localrun.supervisor import Supervisor
 __all__ = ["NAMELIST", "ComputeOption", "LogChunk", "Service", "hash_token", "new_token"]
 
 
-class Service(Jobs, Drive, Estimates, Scripts, Credentials):
+class Service(Jobs, Drive, Estimates, Scripts, Credentials, Handlers):
     def __init__(self, settings: Settings, store: Store, supervisor: Supervisor) -> None:
         super().__init__(settings, store, supervisor)
         self.tokens = Tokens(store)
+        self.accounts = Accounts(store, self.tokens)
 
     async def owner_of(self, token: str | None) -> str:
         return await self.tokens.owner_of(token)

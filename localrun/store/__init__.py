@@ -211,6 +211,103 @@ class Store:
         )
         return counts[0] == 1
 
+    async def revoke_tokens(self, owner: str, name_prefix: str) -> int:
+        """Revoke the owner's live tokens whose names begin with name_prefix; how many."""
+        counts = await self._run_write(
+            [
+                (
+                    "UPDATE tokens SET revoked_at = ? WHERE owner = ? AND revoked_at IS NULL "
+                    "AND substr(name, 1, ?) = ?",
+                    (time.time(), owner, len(name_prefix), name_prefix),
+                )
+            ]
+        )
+        return counts[0]
+
+    # users (a name and a password hash; a user's runs are its owner's)
+
+    async def add_user(self, row: dict[str, Any]) -> None:
+        names = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        try:
+            await self._run_write(
+                [(f"INSERT INTO users({names}) VALUES ({marks})", tuple(row.values()))]
+            )
+        except sqlite3.IntegrityError:
+            raise StoreError(f"a user named {row.get('username')!r} exists already") from None
+
+    async def user(
+        self, *, username: str | None = None, owner: str | None = None
+    ) -> dict[str, Any] | None:
+        """The user row (a dict) with this username or owner, or None."""
+        column, value = ("username", username) if username is not None else ("owner", owner)
+        row = await self._one(f"SELECT * FROM users WHERE {column} = ?", (value,))
+        return None if row is None else dict(row)
+
+    async def update_user(self, user_id: str, **changes: Any) -> None:
+        sets, params = _sets(changes)
+        try:
+            await self._run_write([(f"UPDATE users SET {sets} WHERE id = ?", [*params, user_id])])
+        except sqlite3.IntegrityError:
+            raise StoreError(f"a user named {changes.get('username')!r} exists already") from None
+
+    async def owner_exists(self, owner: str) -> bool:
+        """Whether any token or run names this owner."""
+        row = await self._one(
+            "SELECT EXISTS(SELECT 1 FROM tokens WHERE owner = ?) "
+            "OR EXISTS(SELECT 1 FROM runs WHERE owner = ?)",
+            (owner, owner),
+        )
+        return bool(row and row[0])
+
+    async def delete_user(self, user_id: str) -> None:
+        await self._run_write([("DELETE FROM users WHERE id = ?", (user_id,))])
+
+    # functions (code that jobs run)
+
+    async def insert_function(self, row: dict[str, Any]) -> dict[str, Any]:
+        names = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        written = await self._write_returning(
+            f"INSERT INTO functions({names}) VALUES ({marks}) RETURNING *", tuple(row.values())
+        )
+        return dict(written)
+
+    async def function(self, function_id: str, owner: str) -> dict[str, Any] | None:
+        row = await self._one(
+            "SELECT * FROM functions WHERE id = ? AND owner = ?", (function_id, owner)
+        )
+        return None if row is None else dict(row)
+
+    async def functions(self, owner: str) -> list[dict[str, Any]]:
+        """The owner's functions, newest first."""
+        rows = await self._db.execute_fetchall(
+            "SELECT * FROM functions WHERE owner = ? ORDER BY seq DESC", (owner,)
+        )
+        return [dict(r) for r in rows]
+
+    async def update_function(self, function_id: str, **changes: Any) -> None:
+        sets, params = _sets(changes)
+        await self._run_write(
+            [(f"UPDATE functions SET {sets} WHERE id = ?", [*params, function_id])]
+        )
+
+    async def delete_function(self, function_id: str, owner: str) -> bool:
+        counts = await self._run_write(
+            [("DELETE FROM functions WHERE id = ? AND owner = ?", (function_id, owner))]
+        )
+        return counts[0] == 1
+
+    async def count_jobs_by_spec(self, owner: str, key: str, value: str) -> int:
+        """How many of the owner's jobs have spec[key] == value."""
+        if not key.isidentifier():
+            raise ValueError(f"spec key {key!r} is not an identifier")
+        row = await self._one(
+            "SELECT COUNT(*) FROM jobs WHERE owner = ? AND json_extract(spec, ?) = ?",
+            (owner, f"$.{key}", value),
+        )
+        return int(row[0]) if row else 0
+
     # runs
 
     async def insert_run(self, run: Run, message: str) -> Run:

@@ -196,3 +196,32 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("0003_executor_ref", EXECUTOR_REF),
     ("0004_s3_credentials", S3_CREDENTIALS),
 ]
+
+ACCOUNTS = statements(
+    """
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        owner TEXT NOT NULL UNIQUE,
+        email TEXT NOT NULL DEFAULT '',
+        password_hash TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        last_login REAL
+    )
+    """,
+    """
+    CREATE TABLE functions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        owner TEXT NOT NULL,
+        name TEXT NOT NULL,
+        image TEXT NOT NULL,
+        code TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    )
+    """,
+    "CREATE INDEX functions_owner ON functions(owner, seq)",
+)
+
+MIGRATIONS.append(("0005_accounts", ACCOUNTS))

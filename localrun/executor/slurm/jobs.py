@@ -26,7 +26,14 @@ from localrun.executor.slurm.queue import (
     parse_scontrol,
     parse_squeue,
 )
-from localrun.executor.slurm.script import JobOptions, job_id, sbatch_argv, write_script
+from localrun.executor.slurm.script import (
+    JobOptions,
+    batch_script,
+    job_id,
+    sbatch_argv,
+    script_path,
+    write_script,
+)
 from localrun.executor.slurm.tools import SlurmError, SlurmTools, run_tool
 
 T = TypeVar("T")
@@ -91,7 +98,19 @@ class SlurmExecutor:
         self._requests[ref] = request  # its exit status may still be on disk
         await self.refresh([ref])
         status = self._status.get(ref)
-        return status is not None and not status.ended and status.name == request.run_id
+        return status is not None and not status.ended and self._same(status, request)
+
+    def _same(self, status: JobStatus, request: LaunchRequest) -> bool:
+        """The job is this request's: its name, its work dir, and its batch script."""
+        try:
+            script = script_path(request).read_text()
+        except OSError:
+            return False
+        return (
+            status.name == request.run_id
+            and status.work_dir == request.work_dir
+            and script == batch_script(request, self.options)
+        )
 
     async def find(self, request: LaunchRequest) -> str | None:
         return await self._off_loop(self._find, request)
@@ -99,7 +118,7 @@ class SlurmExecutor:
     def _find(self, request: LaunchRequest) -> str | None:
         argv = [self.tools.squeue, "--noheader", "--states=all", f"--name={request.run_id}"]
         found = parse_squeue(run_tool([*argv, f"--format={SQUEUE_FORMAT}"]))
-        mine = [s.job_id for s in found.values() if s.work_dir == request.work_dir]
+        mine = [s.job_id for s in found.values() if not s.ended and self._same(s, request)]
         return max(mine, key=int) if mine else None
 
     # refresh, poll and sample
