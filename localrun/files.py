@@ -254,6 +254,8 @@ def unpack_zip(archive: Path, dest: Path, limit: int | None = None) -> list[str]
                 target.parent.mkdir(parents=True, exist_ok=True)
                 with zf.open(member) as src, open(target, "wb") as out:
                     shutil.copyfileobj(src, out, CHUNK)
+                if (member.external_attr >> 16) & 0o111:
+                    target.chmod(0o755)  # executable members stay executable, nothing more
                 names.append(PurePosixPath(member.filename).as_posix())
     except zipfile.BadZipFile as exc:
         raise Invalid(f"archive {archive.name} is not a valid zip file: {exc}") from None
@@ -325,11 +327,10 @@ def file_kind(path: Path) -> str:
 
 def stage_files(sources: list[tuple[str, Path]], dest: Path, limit: int | None = None) -> None:
     """Gather a job's files in dest: each file linked under its name, and each zip archive
-    unpacked (no member may land outside dest). An archive whose members all sit in one
-    folder named like the archive (ics.zip holding ics/..., as a directory upload is
-    zipped) gives that folder's contents; any other archive is unpacked as it is. Two files
-    that would take the same name are refused. What archives unpack to must fit in limit
-    bytes, all of them together."""
+    unpacked as Rescale does, its layout kept (a folder zipped by the client stays a folder)
+    with the members' execute bits; no member may land outside dest. Two files that would
+    take the same name are refused. What archives unpack to must fit in limit bytes, all of
+    them together."""
     dest.mkdir(parents=True)
     room = limit
     for index, (name, path) in enumerate(sources):
@@ -342,10 +343,7 @@ def stage_files(sources: list[tuple[str, Path]], dest: Path, limit: int | None =
                     room -= sum((unpacked / n).stat().st_size for n in names)
             except Invalid as exc:
                 raise Invalid(f"input file {name}: {exc.message}") from None
-            top = list(unpacked.iterdir())
-            stem = name[: -len(".zip")]
-            root = top[0] if len(top) == 1 and top[0].is_dir() and top[0].name == stem else None
-            for item in sorted((root or unpacked).iterdir()):
+            for item in sorted(unpacked.iterdir()):
                 _claim(dest / item.name, name)
                 item.rename(dest / item.name)
             remove_tree(unpacked)

@@ -150,14 +150,21 @@ def test_stage_files_unpacks_a_folder_archive_and_refuses_a_name_twice(tmp_path:
     archive = tmp_path / "ics.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("ics/wrfinput_d01", "data")
-        zf.writestr("ics/wrfbdy_d01", "bdy")
+        run = zipfile.ZipInfo("ics/Allrun")
+        run.external_attr = 0o100775 << 16
+        zf.writestr(run, "#!/bin/sh\n")
+        zf.writestr("top.txt", "x")
     dest = tmp_path / "staged"
     files.stage_files([("namelist.input", tmp_path / "namelist.input"), ("ics.zip", archive)], dest)
-    assert sorted(p.name for p in dest.iterdir()) == [
+    assert sorted(p.relative_to(dest).as_posix() for p in dest.rglob("*")) == [
+        "ics",
+        "ics/Allrun",
+        "ics/wrfinput_d01",
         "namelist.input",
-        "wrfbdy_d01",
-        "wrfinput_d01",
+        "top.txt",
     ]
+    assert (dest / "ics" / "Allrun").stat().st_mode & 0o777 == 0o755
+    assert (dest / "ics" / "wrfinput_d01").stat().st_mode & 0o111 == 0
     with pytest.raises(Invalid, match=r"two input files give namelist\.input"):
         files.stage_files([("namelist.input", tmp_path / "namelist.input")] * 2, tmp_path / "again")
 

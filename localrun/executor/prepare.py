@@ -24,14 +24,26 @@ def model_executable(settings: Settings, run: Run) -> str:
 
 
 def stage_inputs(input_dir: Path, work_dir: Path) -> None:
-    """Link every input into work/, as WRF users link their files into the run directory."""
+    """Link every input into work/, as WRF users link their files into the run directory. A
+    folder becomes a real folder of links, so that what the run writes inside it is its own
+    output and never lands in input/."""
     for item in sorted(input_dir.iterdir()):
         if item.name.startswith("."):
             continue
-        link = work_dir / item.name
-        if link.is_symlink() or link.exists():
+        _link_into(item, work_dir / item.name)
+
+
+def _link_into(source: Path, link: Path) -> None:
+    if source.is_dir() and not source.is_symlink():
+        if link.is_symlink() or link.is_file():
             link.unlink()
-        link.symlink_to(item.resolve())
+        link.mkdir(exist_ok=True)
+        for child in sorted(source.iterdir()):
+            _link_into(child, link / child.name)
+        return
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(source.resolve())
 
 
 def resolve_launcher(launcher: str, exclude: Path) -> str:

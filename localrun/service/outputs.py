@@ -38,12 +38,15 @@ class Outputs(Runs):
         return self.paths(run.id).logs / f"mpirun.{stream}"
 
     def output_entries(self, run: Run) -> list[files.Entry]:
-        inputs = {p.name for p in self.paths(run.id).input.iterdir()}
-        return [
-            e
-            for e in files.list_tree(self.paths(run.id).work)
-            if not (e.path in inputs and (self.paths(run.id).work / e.path).is_symlink())
-        ]
+        """What the run wrote in work/: every file there but the links to its inputs."""
+        paths = self.paths(run.id)
+        inputs = paths.input.resolve()
+
+        def staged(entry: files.Entry) -> bool:
+            path = paths.work / entry.path
+            return path.is_symlink() and path.resolve().is_relative_to(inputs)
+
+        return [e for e in files.list_tree(paths.work) if not staged(e)]
 
     def work_entries(self, run: Run) -> list[files.Entry]:
         """Every file in the run's working directory now, staged inputs included."""

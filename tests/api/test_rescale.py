@@ -52,6 +52,9 @@ def archive(members: dict[str, bytes], links: tuple[str, ...] = ()) -> bytes:
     return buffer.getvalue()
 
 
+LINK_ICS = "ln -s ics/wrfinput_d01 ."
+
+
 def ics_zip() -> bytes:
     """What rescalepy uploads for a directory ics/ holding wrfinput_d01."""
     return archive({"ics/": b"", "ics/wrfinput_d01": (EXAMPLE / "wrfinput_d01").read_bytes()})
@@ -121,7 +124,7 @@ async def wrf_job(client: Client, rs: Headers, minutes: int = 5) -> str:
         await upload(client, rs, "namelist.input", namelist(minutes)),
         await upload(client, rs, "ics.zip", ics_zip()),
     ]
-    job = await create(client, rs, job_body(files, "mpirun -np 2 wrf.exe"))
+    job = await create(client, rs, job_body(files, f"{LINK_ICS} && mpirun -np 2 wrf.exe"))
     job_id: str = job["id"]
     await submit(client, rs, job_id)
     return job_id
@@ -235,12 +238,12 @@ async def test_job_runs_with_inputs_staged_and_completes(
         await upload(client, rs, "namelist.input", namelist(5)),
         await upload(client, rs, "ics.zip", ics_zip()),
     ]
-    job = await create(client, rs, job_body(files, "mpirun -np 2 wrf.exe"))
+    job = await create(client, rs, job_body(files, f"{LINK_ICS} && mpirun -np 2 wrf.exe"))
     job_id = job["id"]
     assert [f["name"] for f in job["jobanalyses"][0]["inputFiles"]] == ["namelist.input", "ics.zip"]
     first = await service.job_run("alice", job_id, 1)
     staged = sorted(p.name for p in service.paths(first.id).input.iterdir())
-    assert staged == ["namelist.input", "wrfinput_d01"]
+    assert staged == ["ics", "namelist.input"]  # as Rescale unpacks: the folder kept
     assert [s["status"] for s in await statuses(client, rs, job_id)] == ["Pending"]
     await submit(client, rs, job_id)
     resp = await client.post(f"/api/v2/jobs/{job_id}/submit/", headers=rs)
@@ -390,10 +393,10 @@ async def test_zip_layout_and_name_clashes(client: Client, rs: Headers, service:
     job = await create(client, rs, job_body(ids, "true"))
     root = service.paths((await service.job_run("alice", job["id"], 1)).id).input
     found = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
-    assert found == ["a", "c", "data/b", "other/d"]
-    twice = [await upload(client, rs, "a", b"1"), ids[0]]
+    assert found == ["c", "data/b", "ics/a", "other/d"]
+    twice = [await upload(client, rs, "ics", b"1"), ids[0]]
     resp = await client.post("/api/v2/jobs/", json=job_body(twice, "true"), headers=rs)
-    assert "two input files give a" in await detail(resp, 400)
+    assert "two input files give ics" in await detail(resp, 400)
 
 
 async def test_directory_contents_and_tail(client: Client, rs: Headers) -> None:
@@ -452,7 +455,7 @@ async def test_mpirun_on_path_is_the_configured_launcher(
     rs = {"Authorization": f"Token {await app[SERVICE].create_token('a')}"}
     files = [await upload(client, rs, "namelist.input", namelist(5))]
     files.append(await upload(client, rs, "ics.zip", ics_zip()))
-    job = await create(client, rs, job_body(files, "mpirun -np 1 wrf.exe", cores=1))
+    job = await create(client, rs, job_body(files, f"{LINK_ICS} && mpirun -np 1 wrf.exe", cores=1))
     await submit(client, rs, job["id"])
     found = await completed(client, rs, job["id"], within=60)
     assert found[0]["statusReason"] == "Completed successfully"

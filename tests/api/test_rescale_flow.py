@@ -65,7 +65,7 @@ def test_rescalepy_job_flow(rescale: Client, daemon: Daemon, tmp_path: Path) -> 
         name="localrun-wrf",
         software_code="wrf",
         input_files=[namelist, ics],
-        command="mpirun -np 2 wrf.exe",
+        command="ln -s ics/wrfinput_d01 . && mpirun -np 2 wrf.exe",
         version="4.5",
         core_type="onyx",
         n_cores=2,
@@ -78,7 +78,7 @@ def test_rescalepy_job_flow(rescale: Client, daemon: Daemon, tmp_path: Path) -> 
     files = rescale.list_job_results_files(job)
     names = {f["relativePath"] for f in files}
     assert len(files) > 20, "the listing spans two pages, followed through the absolute next"
-    assert len(names) == len(files) and "rsl.out.0000" in names and "wrfinput_d01" not in names
+    assert len(names) == len(files) and "rsl.out.0000" in names and "ics/wrfinput_d01" not in names
     assert sum(n.startswith("wrfout_d01_") for n in names) == 25
     out = tmp_path / "results"
     rescale.download_all_results(job, out)
@@ -231,3 +231,28 @@ def test_live_run_stop_snapshot_contents_and_tail(daemon: Daemon, tmp_path: Path
     wait_for(gone, timeout=30)
     os.remove(big)
     os.remove(work / "zeros.bin")
+
+
+def test_rescalepys_folder_pattern_keeps_the_folder_and_its_modes(
+    rescale: Client, tmp_path: Path
+) -> None:
+    folder = tmp_path / "airfoil2D"
+    (folder / "system").mkdir(parents=True)
+    (folder / "system" / "controlDict").write_text("endTime 1;\n")
+    allrun = folder / "Allrun"
+    allrun.write_text("#!/bin/sh\ncat system/controlDict > result.txt\necho allrun ok\n")
+    allrun.chmod(0o755)
+    upload = rescale.upload(folder)
+    job = rescale.create_job(
+        name="localrun-folder",
+        software_code="user_included",
+        input_files=[upload],
+        command="cd airfoil2D; ./Allrun",
+        n_cores=1,
+    )
+    assert rescale.submit_job(job) is True
+    rescale.wait_for_job(job, interval=0.5)
+    status = rescale.get_job_status(job)[0]
+    assert status["statusReason"] == "Completed successfully", status
+    names = {f["relativePath"] for f in rescale.list_job_results_files(job)}
+    assert "airfoil2D/result.txt" in names, names
