@@ -1,0 +1,56 @@
+"""python -m localrun.handlers.runner CODE EVENT RESULT: one handler call, as a job runs it.
+
+Runs CODE (a Python file defining handler), reads EVENT (a Python literal, by ast.literal_eval)
+and calls handler(event). repr of the return value is written whole to RESULT and the exit
+status is 0; an exception prints its traceback (without this module's frames) on stderr and the
+exit status is 1.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import runpy
+import sys
+import traceback
+from pathlib import Path
+
+
+def _report(exc: BaseException) -> None:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code.co_filename in (__file__, runpy.__file__):
+        tb = tb.tb_next
+    traceback.print_exception(type(exc), exc, tb, file=sys.stderr)
+
+
+def call(code_file: Path, event_file: Path, result_file: Path) -> int:
+    event = ast.literal_eval(event_file.read_text(encoding="utf-8"))
+    sys.path.insert(0, str(Path.cwd()))
+    try:
+        namespace = runpy.run_path(str(code_file), run_name="__handler__")
+        handler = namespace.get("handler")
+        if not callable(handler):
+            print(f"{code_file.name} defines no handler(event)", file=sys.stderr)
+            return 1
+        text = repr(handler(event))
+    except Exception as exc:
+        _report(exc)
+        return 1
+    finally:
+        sys.stdout.flush()
+    part = result_file.with_name(f".{result_file.name}.part")
+    part.write_text(text, encoding="utf-8", errors="backslashreplace")
+    os.replace(part, result_file)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 3:
+        print("usage: python -m localrun.handlers.runner CODE EVENT RESULT", file=sys.stderr)
+        return 2
+    return call(*(Path(a) for a in args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
