@@ -37,7 +37,7 @@ async def list_storage(request: web.Request) -> web.Response:
         "path": uri,
         "region": "local",
         "type": "MANAGED",
-        "defaultDirectory": uri,
+        "defaultDirectory": "",  # relative to path: the SDK appends it there
     }
     return web.json_response([entry])
 
