@@ -8,6 +8,7 @@ group, variable or domain, and a hint for the fix.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ import f90nml
 import netCDF4
 
 from localrun.wrf import namelist_vars as nv
+from localrun.wrf import typos
 from localrun.wrf.decomposition import Layout, check_ranks
 from localrun.wrf.namelist import Case, Domain, NamelistError, case_from_groups
 
@@ -52,6 +54,8 @@ def check_case(
     try:
         case = case_from_groups(groups)
     except NamelistError as exc:
+        if _follows_from_a_typo(exc, groups):
+            return problems
         return [*problems, Problem(exc.code, exc.message)]
     problems += check_nests(case)
     if cores is not None:
@@ -100,17 +104,24 @@ def _unknown_group(group: str) -> Problem | None:
 
 
 def _unknown_variable(group: str, name: str) -> Problem:
+    unknown = typos.describe(group, name)
     message = (
         f"&{group}: unknown variable {name!r} "
-        f"(WRF stops with 'ERROR while reading namelist {group}')"
+        f"(WRF stops with '{typos.wrf_words(group).strip(' -')}')"
     )
-    close = difflib.get_close_matches(name, sorted(nv.known(group)), n=1, cutoff=0.75)
-    if close:
-        return Problem("namelist", message, f"did you mean {close[0]!r}?")
-    home = [g for g in sorted(nv.CHECKED_GROUPS) if name in nv.known(g)]
-    if home:
-        return Problem("namelist", message, f"{name} belongs in &{home[0]}")
-    return Problem("namelist", message, "remove it or check its spelling in README.namelist")
+    return Problem("namelist", message, typos.advice(unknown))
+
+
+def _follows_from_a_typo(error: NamelistError, groups: Groups) -> bool:
+    """A required variable is 'missing' only because its name is misspelt (time_stepp)."""
+    meant = {
+        typos.suggest(group, name)
+        for group, variables in groups.items()
+        if group in nv.CHECKED_GROUPS
+        for name in variables
+        if name not in nv.known(group)
+    }
+    return any(re.search(rf"\b{re.escape(name)}\b", error.message) for name in meant if name)
 
 
 def check_lengths(groups: Groups) -> Iterator[Problem]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localrun.runs import State
+from localrun.wrf import typos
 from localrun.wrf.decomposition import MIN_PATCH, layout
 from localrun.wrf.namelist_vars import known
 
@@ -30,9 +31,13 @@ RECEIVED = re.compile(r"Program received signal (SIG\w+)")
 CFL = "points exceeded v_cfl"
 W_CFL = "w-cfl"
 RUNTIME = "Fortran runtime error"
-NAMELIST_ERROR = re.compile(r"ERROR while reading namelist (\w+)")
+NAMELIST_ERROR = re.compile(r"ERROR while reading namelist\s+(\w+)")
+# module_io_quilt_old.F's own READs of &namelist_quilt and &domains (dmpar builds)
+QUILT_READ = re.compile(r"ERROR reading namelist\s+(\w+)")
 MAYBE = re.compile(r"Maybe here\?:\s*(\w+)")
-OPENING = re.compile(r"error opening (\S+) for reading")
+# WRF writes the restart file's name with an A32 edit, right-aligned: "opening   wrfrst_d01_…"
+OPENING = re.compile(r"error opening\s+(\S+)\s+for reading")
+MAX_W = re.compile(r"w-cfl:\s*(\S+)")
 MISMATCH_NAMELIST = re.compile(r"SIZE MISMATCH:\s+namelist (\w+)\s*=\s*(-?\d+)")
 MISMATCH_INPUT = re.compile(r"SIZE MISMATCH:\s+input file (\S+)\s*=\s*(-?\d+)")
 PATCH = re.compile(r"(e_we|e_sn) =\s*(\d+), nproc_[xy] =\s*(\d+)")
@@ -41,6 +46,11 @@ NOTEWORTHY = ("ERROR", "MISMATCH", "NOTE:", "WARNING", "Error", "error")
 # Signals that end a run that was asked to stop; a crash is anything else.
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGKILL, signal.SIGHUP})
 
+CFL_WARNING_HINT = (
+    "the run finished, but it came close to numerical instability (CFL): a somewhat longer run "
+    "or a stronger storm may blow up; reduce time_step (about 6 × dx in km, in seconds) or set "
+    "use_adaptive_time_step = .true."
+)
 CFL_HINT = (
     "the model became numerically unstable (CFL): reduce time_step (about 6 × dx in km, in "
     "seconds) or set use_adaptive_time_step = .true."
@@ -62,6 +72,7 @@ class Diagnosis:
     hint: str | None = None
     exit_code: int | None = None
     signal: int | None = None
+    warning: str | None = None  # on a succeeded run: what WRF complained of on the way
 
 
 @dataclass(frozen=True)
@@ -85,7 +96,7 @@ def diagnose(
     sig = banner_signal(exit_code, mpirun_stdout or "")
     marker = success_line(files)
     if marker is not None:
-        return _after_success(marker, exit_code, sig, stop_requested)
+        return _after_success(marker, exit_code, sig, stop_requested, files)
     found = find_cause(files, stop_requested, sig)
     if found is not None:
         return Diagnosis(State.FAILED, found.code, found.message, found.hint, exit_code, sig)
@@ -161,7 +172,7 @@ def find_cause(files: list[Path], stop_requested: bool, sig: int | None) -> Find
     clues = _Clues()
     for path in files:
         lines = read_ends(path).splitlines()
-        fatal = _fatal(lines, path.name)
+        fatal = _fatal(lines, path)
         if fatal is not None:
             return fatal
         clues.collect(lines, path.name)
@@ -169,11 +180,16 @@ def find_cause(files: list[Path], stop_requested: bool, sig: int | None) -> Find
 
 
 def _after_success(
-    marker: str, exit_code: int | None, sig: int | None, stop_requested: bool
+    marker: str, exit_code: int | None, sig: int | None, stop_requested: bool, files: list[Path]
 ) -> Diagnosis:
     # A stop that lands after WRF finished does not undo the run.
     if exit_code in (0, None) or stop_requested:
-        return Diagnosis(State.SUCCEEDED, "ok", marker, None, exit_code, None)
+        warnings = cfl_warnings(files)
+        if warnings is None:
+            return Diagnosis(State.SUCCEEDED, "ok", marker, None, exit_code, None)
+        message = "\n".join([marker, f"warning: {warnings.summary}:", *warnings.worst])
+        warning = f"{warnings.summary}: {' / '.join(warnings.worst)}"
+        return Diagnosis(State.SUCCEEDED, "ok", message, CFL_WARNING_HINT, exit_code, None, warning)
     return Diagnosis(
         State.FAILED,
         "signal" if sig is not None else "exit",
@@ -275,12 +291,16 @@ class _Clues:
         return None
 
 
-def _fatal(lines: list[str], name: str) -> Finding | None:
+def _fatal(lines: list[str], path: Path) -> Finding | None:
     start = next((i for i, line in enumerate(lines) if FATAL_START in line), None)
     if start is None:
         return None
     before = [x.strip() for x in lines[max(0, start - CONTEXT_LINES) : start] if x.strip()]
-    return _classify_fatal(before, _fatal_message(lines[start + 1 :]), name)
+    block = _fatal_message(lines[start + 1 :])
+    quilt = next((m for b in block if (m := QUILT_READ.search(b))), None)
+    if quilt is not None:
+        return _quilt_read(quilt.group(1), block, path.parent / "namelist.input")
+    return _classify_fatal(before, block, path.name)
 
 
 def _fatal_message(lines: list[str]) -> list[str]:
@@ -331,6 +351,32 @@ def _namelist(before: list[str], block: list[str]) -> Finding:
             suspects.append((group, match.group(1)))
             lines.append(line)
     return Finding("namelist", "\n".join([*lines, *block]), _namelist_hint(suspects))
+
+
+def _quilt_read(group: str, block: list[str], namelist: Path) -> Finding:
+    """`ERROR reading namelist <group>`: WRF names no line, so compare the run's namelist.input
+    with the registry to name what it could not read."""
+    return Finding("namelist", "\n".join(block), _quilt_hint(group, namelist))
+
+
+def _quilt_hint(group: str, namelist: Path) -> str:
+    try:
+        text = namelist.read_text(errors="replace")
+    except OSError:
+        return f"WRF could not read &{group} of namelist.input: check its names and values"
+    if typos.group_names(text, group) is None:
+        return (
+            f"namelist.input has no &{group} group, which wrf.exe reads: add one (it may be empty)"
+        )
+    unknown = typos.unknown_in(text, group)
+    if not unknown:
+        return (
+            f"every name in &{group} is one WRF knows: a value there is not of its variable's "
+            "type, or a list is longer than WRF's limit"
+        )
+    said = "; ".join(f"'{u.name}' ({typos.advice(u)})" for u in unknown)
+    which = "variable" if len(unknown) == 1 else "variables"
+    return f"&{group} has the unknown {which} {said}: fix namelist.input"
 
 
 def _namelist_hint(suspects: list[tuple[str, str]]) -> str:
@@ -390,6 +436,58 @@ def _missing_file(file: str, text: str) -> Finding:
         return Finding("restart_missing", text, hint)
     hint = f"upload {file} (made by real.exe or ideal.exe)"
     return Finding("missing_input", text, hint)
+
+
+@dataclass(frozen=True)
+class CflWarnings:
+    count: int
+    ranks: int
+    partial: bool  # some rank's log was too large to be read whole
+    worst: list[str]  # the `points exceeded` line with the largest w-cfl, and its Max W line
+    worst_cfl: str
+
+    @property
+    def summary(self) -> str:
+        many = "at least " if self.partial else ""
+        ranks = "rank" if self.ranks == 1 else "ranks"
+        return (
+            f"WRF logged {many}{self.count} CFL warning(s) (points exceeded v_cfl = 2) "
+            f"in {self.ranks} {ranks}; the worst, w-cfl {self.worst_cfl}"
+        )
+
+
+def cfl_warnings(files: list[Path]) -> CflWarnings | None:
+    """The CFL lines of a run that went on (each rank's fuller file read once); None if none."""
+    count, ranks, partial = 0, 0, False
+    worst: tuple[float, list[str], str] | None = None
+    seen: set[int] = set()
+    for path in files:
+        if _rank(path) in seen:
+            continue
+        seen.add(_rank(path))
+        lines = read_ends(path).splitlines()
+        partial = partial or path.stat().st_size > 2 * WINDOW
+        found = [i for i, line in enumerate(lines) if CFL in line]
+        count, ranks = count + len(found), ranks + bool(found)
+        for i in found:
+            pair = [x.strip() for x in lines[i : i + 2] if CFL in x or W_CFL in x]
+            value, shown = _w_cfl(pair)
+            if worst is None or value > worst[0]:
+                worst = (value, pair[:2], shown)
+    if worst is None:
+        return None
+    return CflWarnings(count, ranks, partial, worst[1], worst[2])
+
+
+def _w_cfl(lines: list[str]) -> tuple[float, str]:
+    """The w-cfl figure of a Max W line; WRF's f7.2 prints ******* when it overflows."""
+    match = next((m for line in lines if (m := MAX_W.search(line))), None)
+    if match is None:
+        return -1.0, "unknown"
+    try:
+        return float(match.group(1)), match.group(1)
+    except ValueError:
+        return float("inf"), match.group(1)
 
 
 def _runtime_error(line: str, name: str) -> Finding:

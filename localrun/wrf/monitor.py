@@ -20,10 +20,13 @@ class Outcome:
     code: str
     message: str
     hint: str | None
+    warning: str | None = None  # a succeeded run's: e.g. WRF's CFL warnings
 
     @property
     def summary(self) -> str:
         if self.state == State.SUCCEEDED:
+            if self.warning:
+                return f"succeeded, with a warning: {self.warning} (hint: {self.hint})"
             return "succeeded"
         text = self.state if self.code == self.state else f"{self.state} ({self.code})"
         first = self.message.splitlines()[0] if self.message else ""
@@ -86,7 +89,7 @@ class Monitor:
                 stop_requested=stop_requested,
             )
         if found.state == State.SUCCEEDED or stop_reason in (None, StopReason.USER):
-            return Outcome(found.state, found.code, found.message, found.hint)
+            return Outcome(found.state, found.code, found.message, found.hint, found.warning)
         if stop_reason == StopReason.TIMED_OUT:
             return Outcome(State.TIMED_OUT, "timed_out", "the wall-clock limit was reached", None)
         return Outcome(

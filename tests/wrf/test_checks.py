@@ -63,6 +63,27 @@ def test_typo_is_found_with_the_right_suggestion() -> None:
     assert "'history_interval'" in problem.hint
 
 
+def test_typo_quotes_what_wrf_really_prints() -> None:
+    [problem] = check_case(namelist("fatal_namelist_typo"))
+    assert "WRF stops with 'ERROR while reading namelist time_control'" in problem.message
+
+
+def test_misspelt_time_step_is_named_not_reported_as_zero() -> None:
+    """issue 19: time_step renamed time_stepp gave 'time_step must be positive'."""
+    text = namelist("success_np2").replace(" time_step ", " time_stepp ", 1)
+    assert check_case(text, cores=2) == [
+        Problem(
+            "namelist",
+            "&domains: unknown variable 'time_stepp' "
+            "(WRF stops with 'ERROR reading namelist domains')",
+            "did you mean 'time_step'?",
+        )
+    ]
+    # an error that does not follow from the typo is still reported
+    other = edit(namelist("success_np2"), "time_step", "0,").replace(" max_dom ", " zzqqxx ", 1)
+    assert [p.message for p in check_case(other)][-1] == "&domains time_step must be positive"
+
+
 def test_variable_in_the_wrong_group_names_its_group() -> None:
     text = namelist("success_np2").replace(" &domains\n", " &domains\n history_interval = 10,\n")
     [problem] = check_case(text)

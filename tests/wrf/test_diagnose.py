@@ -184,12 +184,89 @@ def test_missing_restart_file(tmp_path: Path) -> None:
     (tmp_path / "rsl.out.0000").write_text(
         fatal(
             [f" RESTART run: opening {name} for reading"],
-            [f" program wrf: error opening {name} for reading ierr=       -1021"],
+            # real WRF 4.7.1 (WRF.md §9): an A32 edit, so three spaces, and no ierr=
+            [f"program wrf: error opening   {name} for reading"],
         )
     )
     found = diagnose(tmp_path, exit_code=1, mpirun_stdout="")
     assert (found.state, found.code) == ("failed", "restart_missing")
-    assert found.hint is not None and name in found.hint
+    assert found.hint is not None and f"needs {name} in the run directory" in found.hint
+
+
+def test_a_long_restart_name_cut_by_wrfs_a32_edit(tmp_path: Path) -> None:
+    name = "wrfrst_d01_2024-06-01_00:00:00_from_the_big_run"[:32]
+    (tmp_path / "rsl.out.0000").write_text(
+        fatal([], [f"program wrf: error opening {name} for reading"])
+    )
+    assert diagnose(tmp_path, exit_code=1).code == "restart_missing"
+
+
+DOMAINS_TYPO = [
+    # as real dmpar WRF prints it (module_io_quilt_old.F); no "Maybe here?" lines
+    " module_io_quilt_old.F        2931 F",
+]
+
+
+def quilt_failure(tmp_path: Path, group: str, namelist: str | None) -> Diagnosis:
+    tmp_path.mkdir(exist_ok=True)
+    if namelist is not None:
+        (tmp_path / "namelist.input").write_text(namelist)
+    (tmp_path / "rsl.error.0000").write_text(
+        fatal(DOMAINS_TYPO, [f"ERROR reading namelist {group}"])
+        + "Abort(1) on node 0 (rank 0 in comm 0): application called MPI_Abort(MPI_COMM_WORLD, 1)"
+        " - process 0\n"
+    )
+    return diagnose(tmp_path, exit_code=1, mpirun_stdout="")
+
+
+def real_namelist(old: str, new: str) -> str:
+    text = (FIXTURES / "success_np2" / "namelist.input").read_text()
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+def test_domains_read_by_the_quilt_module_names_the_unknown_variables(tmp_path: Path) -> None:
+    text = real_namelist(" time_step ", " time_stepp ").replace(" max_dom ", " max_domm ", 1)
+    found = quilt_failure(tmp_path, "domains", text)
+    assert (found.state, found.code) == ("failed", "namelist")
+    assert found.message == "ERROR reading namelist domains"
+    assert found.hint == (
+        "&domains has the unknown variables 'time_stepp' (did you mean 'time_step'?); "
+        "'max_domm' (did you mean 'max_dom'?): fix namelist.input"
+    )
+
+
+def test_quilt_read_errors_without_an_unknown_name(tmp_path: Path) -> None:
+    nothing_unknown = quilt_failure(tmp_path / "a", "domains", real_namelist("", ""))
+    assert nothing_unknown.code == "namelist"
+    assert "every name in &domains is one WRF knows" in (nothing_unknown.hint or "")
+    text = real_namelist("&namelist_quilt", "&namelist_quilts")
+    missing = quilt_failure(tmp_path / "b", "namelist_quilt", text)
+    assert "no &namelist_quilt group" in (missing.hint or "")
+    no_namelist = quilt_failure(tmp_path / "c", "domains", None)
+    assert no_namelist.code == "namelist" and "&domains" in (no_namelist.hint or "")
+
+
+def test_success_with_cfl_warnings_says_how_many_and_the_worst(tmp_path: Path) -> None:
+    """The real CFL lines of cfl_blowup_slow, in a run that went on to finish."""
+    cfl = [x for x in fixture_lines("cfl_blowup_slow", "rsl.out.0000") if "cfl" in x]
+    for path in (FIXTURES / "success_np2").glob("rsl.*"):
+        lines = path.read_text().splitlines()
+        (tmp_path / path.name).write_text("\n".join([*lines[:-1], *cfl, lines[-1], ""]))
+    found = diagnose(tmp_path, exit_code=0, mpirun_stdout="")
+    assert (found.state, found.code) == ("succeeded", "ok")
+    events = sum("points exceeded" in x for x in cfl)
+    assert found.warning is not None
+    assert f"WRF logged {2 * events} CFL warning(s)" in found.warning
+    assert "in 2 ranks; the worst, w-cfl *******" in found.warning
+    assert found.message.splitlines()[0] == "d01 0001-01-01_00:10:00 wrf: SUCCESS COMPLETE WRF"
+    assert found.hint is not None and "reduce time_step" in found.hint
+    plain = diagnose(FIXTURES / "success_np2", exit_code=0)
+    assert (plain.warning, plain.hint) == (None, None)
+
+
+def fixture_lines(name: str, file: str) -> list[str]:
+    return (FIXTURES / name / file).read_text().splitlines()
 
 
 def test_generic_fatal_block_reports_the_lines_before_it(tmp_path: Path) -> None:

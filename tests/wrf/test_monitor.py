@@ -70,3 +70,19 @@ def test_calibration_uses_the_median_of_every_step(tmp_path: Path) -> None:
     assert domain["steps"] == stats.count
     assert domain["frames"] >= 1 and domain["write_s"] > 0
     assert sample["cores"] == 2
+
+
+def test_a_success_with_cfl_warnings_says_so_in_its_summary(tmp_path: Path) -> None:
+    work, inputs = folder(tmp_path, "success_np2")
+    cfl = (FIXTURES / "cfl_blowup_slow" / "rsl.out.0000").read_text().splitlines()
+    for path in work.glob("rsl.*"):
+        lines = path.read_text().splitlines()
+        warned = [x for x in cfl if "cfl" in x][:2]
+        path.write_text("\n".join([*lines[:-1], *warned, lines[-1], ""]))
+    outcome = Monitor(work, inputs, 2).outcome(0, "", None)
+    assert outcome.state == "succeeded" and outcome.warning is not None
+    assert outcome.summary.startswith("succeeded, with a warning: WRF logged 2 CFL warning(s)")
+    assert "w-cfl:    7.41" in outcome.summary and "reduce time_step" in outcome.summary
+    (tmp_path / "plain").mkdir()
+    plain = Monitor(*folder(tmp_path / "plain", "success_np2"), 2).outcome(0, "", None)
+    assert plain.summary == "succeeded"

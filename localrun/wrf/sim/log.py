@@ -54,6 +54,19 @@ def fatal(line: int, messages: Iterable[str]) -> list[str]:
     ]
 
 
+def cannot_open(name: str) -> tuple[int, list[str]]:
+    """The FATAL line and message when wrf.exe cannot open an input (mediation_wrfmain.F)."""
+    if name.startswith("wrfrst_"):
+        # '("program wrf: error opening ",A32," for reading")': the name right-aligned in 32
+        return 146, [f"program wrf: error opening {name[:32]:>32} for reading"]
+    return 70, [f" program wrf: error opening {name} for reading ierr=       -1021"]
+
+
+def quilt_read_error(group: str) -> list[str]:
+    """module_io_quilt_old.F's FATAL when its READ of &namelist_quilt or &domains fails."""
+    return fatal(6910, [f"ERROR reading namelist {group}"])
+
+
 def timing_main(moment: datetime, domain: int, seconds: float, dt: float | None = None) -> str:
     prefix = "Timing for main" if dt is None else f"Timing for main (dt={dt:6.2f})"
     return (

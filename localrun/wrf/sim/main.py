@@ -40,9 +40,9 @@ from localrun.wrf.sim.namelist import (
 )
 from localrun.wrf.sim.output import read_restart, size_mismatches
 from localrun.wrf.sim.run import RESTART_US, Integration
+from localrun.wrf.typos import QUILT_READ_GROUPS
 
 INPUT_US = 0.5  # reading an input or restart file, per grid point (restart: RESTART_US)
-_NOT_FOUND = "ierr=       -1021"
 
 
 def main() -> None:
@@ -72,6 +72,7 @@ class Startup:
         barrier(timeout=30.0)  # every rank has its rsl files before anything can go wrong
         text = self.namelist_text()
         self.log.err(f" module_io_quilt_old.F{2931:12d} F")
+        self.quilt_read(text)
         self.log.out(*fmt.quilting(*_quilt(text)))
         case, self.knobs = self.read(text)
         lay = self.decompose(case)
@@ -94,6 +95,14 @@ class Startup:
             park()
         self.log.err(*fmt.missing_namelist(os.getpid()))
         os._exit(2)
+
+    def quilt_read(self, text: str) -> None:
+        """A dmpar wrf.exe reads &namelist_quilt, then &domains, on rank 0 before anything else;
+        a failed READ there stops it without WRF's usual "Maybe here?" lines."""
+        failed = {e.group for e in namelist_errors(text)}
+        for group in QUILT_READ_GROUPS:
+            if group in failed:
+                die_root(self.log, fmt.quilt_read_error(group))
 
     def read(self, text: str) -> tuple[Case, Knobs]:
         errors = namelist_errors(text)
@@ -178,8 +187,8 @@ class Startup:
 
     def require(self, name: str) -> None:
         if not Path(name).exists():
-            message = f" program wrf: error opening {name} for reading {_NOT_FOUND}"
-            die_all(self.log, fmt.fatal(70, [message]))
+            line, message = fmt.cannot_open(name)
+            die_all(self.log, fmt.fatal(line, message))
 
     def pace_input(self, began: float, what: str, domain: Domain, cost_us: float) -> None:
         if self.rank != 0:

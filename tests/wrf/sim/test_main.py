@@ -92,6 +92,28 @@ def test_startup_failures_match_the_real_logs(
             assert normal(result.rsl(kind, rank)) == normal(fixture(name, kind, rank)), (kind, rank)
 
 
+def test_domains_typo_stops_in_the_quilt_reader_like_dmpar_wrf(tmp_path: Path) -> None:
+    work = case_dir(tmp_path, "success_np2")
+    text = (work / "namelist.input").read_text()
+    (work / "namelist.input").write_text(text.replace(" time_step ", " time_stepp ", 1))
+    result = run(work, 2)
+    assert result.code == 1
+    out = normal(result.rsl("out"))
+    assert out == [
+        "taskid: 0 hostname: H",
+        "-------------- FATAL CALLED ---------------",
+        "FATAL CALLED FROM FILE:  <stdin>  LINE:    6910",
+        "ERROR reading namelist domains",
+        "-------------------------------------------",
+    ]
+    assert not any("Maybe here?" in x for x in result.rsl("error"))
+    assert normal(result.rsl("out", 1)) == ["taskid: 1 hostname: H"]
+    found = diagnose(result.dir, exit_code=result.code, mpirun_stdout=result.stdout)
+    assert (found.state, found.code) == ("failed", "namelist")
+    assert found.message == "ERROR reading namelist domains"
+    assert found.hint is not None and "'time_stepp' (did you mean 'time_step'?)" in found.hint
+
+
 def test_too_many_ranks(tmp_path: Path) -> None:
     work = case_dir(tmp_path, "too_many_ranks", wrfinput=False)
     (work / "wrfinput_d01").write_text("placeholder")

@@ -8,6 +8,7 @@ from pathlib import Path
 import netCDF4
 import numpy as np
 
+from localrun.wrf.diagnose import diagnose
 from tests.wrf.sim.harness import (
     case_dir,
     run,
@@ -78,5 +79,8 @@ def test_restart_without_its_file_names_it(tmp_path: Path) -> None:
     assert result.code == 1
     for rank in (0, 1):
         name = "wrfrst_d01_0001-01-01_00:05:00"
-        message = f" program wrf: error opening {name} for reading ierr=       -1021"
+        # WRF's '("program wrf: error opening ",A32," for reading")': three spaces here
+        message = f"program wrf: error opening   {name} for reading"
         assert message in result.rsl("out", rank)
+    found = diagnose(result.dir, exit_code=result.code, mpirun_stdout=result.stdout)
+    assert (found.state, found.code) == ("failed", "restart_missing")

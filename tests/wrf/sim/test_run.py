@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from localrun.wrf.diagnose import diagnose
 from tests.wrf.sim.harness import (
     TIMING,
     add_group,
@@ -58,3 +59,24 @@ def test_fail_at_percent_from_the_namelist_group(tmp_path: Path) -> None:
     result = run(work, 2, LOCALRUN_SIM_FAIL_AT="90")
     assert result.code == 1
     assert result.timings()[-1][0] == "0001-01-01_00:02:00"
+
+
+def test_a_time_step_near_the_limit_warns_of_cfl_and_still_succeeds(tmp_path: Path) -> None:
+    """WRF.md §9: dx 2 km, time_step = 22 succeeds with CFL lines; 24 blows up."""
+    result = run(case_dir(tmp_path, "success_np2", {"time_step": "22,"}), 2)
+    assert result.code == 0
+    real = {_shape(x) for x in fixture("cfl_blowup_slow", "out") if "cfl" in x}
+    for rank in (0, 1):
+        lines = result.rsl("out", rank)
+        assert lines[-1] == "d01 0001-01-01_00:10:00 wrf: SUCCESS COMPLETE WRF"
+        cfl = [x for x in lines if "v_cfl" in x or "w-cfl" in x]
+        assert cfl and {_shape(x) for x in cfl} <= real
+    found = diagnose(result.dir, exit_code=0, mpirun_stdout=result.stdout)
+    assert (found.state, found.code) == ("succeeded", "ok")
+    assert found.warning is not None and "CFL warning(s)" in found.warning
+    assert found.hint is not None and "reduce time_step" in found.hint
+
+
+def _shape(line: str) -> tuple[str, int]:
+    """A line's words with its numbers blurred, and its length (WRF's fields are fixed-width)."""
+    return re.sub(r"\s+", " ", re.sub(r"-?\d[\d.]*", "N", line)), len(line)
