@@ -1,7 +1,8 @@
 """`localrun inspect DIR`: the daemon's diagnosis for any WRF run directory on disk.
 
-The JSON form is stable: {"dir", "state", "code", "message", "hint", "exit_code", "signal",
-"progress": {"percent", "model_time", "domains": [{"domain", "percent", "model_time", "steps"}]},
+The JSON form is stable: {"dir", "state", "code", "message", "hint", "warning", "exit_code",
+"signal", "progress": {"percent", "model_time",
+"domains": [{"domain", "percent", "model_time", "steps"}]},
 "steps": {"<domain>": {"count", "median_s", "mean_s", "min_s", "max_s", "total_s"}},
 "outputs": [{"name", "size"}]}.
 """
@@ -62,6 +63,7 @@ def inspect_dir(
         "code": code,
         "message": found.message,
         "hint": found.hint,
+        "warning": found.warning,
         "exit_code": exit_code,
         "signal": found.signal,
         "progress": progress_json(progress),

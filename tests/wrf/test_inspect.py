@@ -48,3 +48,7 @@ def test_an_explicit_exit_code_wins() -> None:
 def test_not_a_directory() -> None:
     with pytest.raises(FileNotFoundError):
         inspect_dir(FIXTURES / "nope")
+
+
+def test_a_clean_success_has_no_warning() -> None:
+    assert inspect_dir(FIXTURES / "success_np2")["warning"] is None
