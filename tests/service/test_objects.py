@@ -1,11 +1,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
-from localrun.errors import Invalid, NotFound
+from localrun.errors import Invalid, NotFound, TooLarge
+from localrun.executor.local import LocalExecutor
+from localrun.executor.prepare import launch_request
 from localrun.service import Service
+from localrun.store import Store
+from localrun.supervisor import Supervisor
+from tests.conftest import make_settings
 
 
 async def chunks(data: bytes) -> AsyncIterator[bytes]:
@@ -29,3 +35,19 @@ async def test_objects_stay_in_their_owners_store(service: Service) -> None:
     ]
     assert [e.path for e in await service.list_objects("alice", "cases")] == ["a.py"]
     assert service.objects_root("a/b").name.startswith("h-")  # an owner name that is no path
+
+
+async def test_objects_count_in_the_owners_quota(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, quota_bytes=100)
+    store = await Store.open(settings.data_path / "localrun.db")
+    try:
+        svc = Service(
+            settings, store, Supervisor(settings, store, LocalExecutor("mpiexec"), launch_request)
+        )
+        assert await svc.put_object("alice", "a.bin", chunks(b"x" * 60)) == 60
+        with pytest.raises(TooLarge):
+            await svc.put_object("alice", "b.bin", chunks(b"x" * 60))
+        assert await svc.put_object("bob", "b.bin", chunks(b"x" * 60)) == 60
+        assert await svc.room_for("alice") == 40
+    finally:
+        await store.close()
