@@ -9,6 +9,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 from aiohttp.web_urldispatcher import PrefixedSubAppResource
 
+from localrun.api.sharedcloud.shapes import PYTHON_IMAGE
 from localrun.service import Service
 from tests.api.test_rescale import completed, create, job_body, submit, upload
 from tests.conftest import EXAMPLE
@@ -17,6 +18,7 @@ Client = TestClient[Any, Any]
 PUBLIC = {"/healthz", "/localrun/v1/openapi.json"}
 OWN = "/storage/{sid}"  # each owner's own drive: bob sees his, never alice's
 S3 = "/s3/"
+SLEEPER = "import time\n\ndef handler(event):\n    time.sleep(60)\n"
 
 
 def every_route(app: web.Application) -> list[tuple[str, str]]:
@@ -54,7 +56,14 @@ async def test_no_route_lets_another_owner_see_or_change_a_run(
     file_id = await upload(client, rs, "data.txt", b"alice's data")
     job = await create(client, rs, job_body([file_id], "echo secret > out.txt; sleep 60", cores=1))
     await submit(client, rs, job["id"])
-    secrets = {native, cloudrun, job["id"], "alice's data", "alice"}
+    function = await service.create_function(
+        "alice", name="alices_fn", image=PYTHON_IMAGE, code=SLEEPER
+    )
+    handlers, [call] = await service.create_handler_job(
+        "alice", "sharedcloud", function_id=function["id"], parameters="((1,),)", spec={}
+    )
+    secrets = {native, cloudrun, job["id"], "alice's data", "alice", function["id"], call.id}
+    secrets.add("alices_fn")
     values = {
         "job": job["id"],
         "run": "1",
@@ -71,6 +80,9 @@ async def test_no_route_lets_another_owner_see_or_change_a_run(
         ids = {"id": native if template.startswith("/localrun") else cloudrun}
         if template.startswith("/api"):
             ids["id"] = file_id
+        if "{uuid}" in template:  # Sharedcloud's: a run is a job, a job is a run
+            kinds = {"/api/v1/runs": handlers.id, "/api/v1/jobs": call.id}
+            ids["uuid"] = kinds.get(template.rsplit("/", 2)[0], function["id"])
         path = template.format(**{**values, **ids}) if "{" in template else template
         for who in (bob, "nobody", None):
             headers = {} if who is None else {"Authorization": f"{scheme(path)} {who}"}
@@ -91,5 +103,7 @@ async def test_no_route_lets_another_owner_see_or_change_a_run(
     assert (await service.get_run("alice", cloudrun)).state == "created"
     first = await service.job_run("alice", job["id"], 1)
     assert first.state == "running" and first.stop_requested_at is None
+    assert (await service.get_run("alice", call.id)).stop_requested_at is None
+    await service.remove_job("alice", handlers.id)
     await service.stop_job("alice", job["id"])
     await completed(client, rs, job["id"], within=30)

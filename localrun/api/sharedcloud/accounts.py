@@ -34,7 +34,7 @@ async def login(request: web.Request) -> web.Response:
 
 @route("POST", "/users")
 async def create_user(request: web.Request) -> web.Response:
-    if not request.app[SETTINGS].open_signup:
+    if not request.config_dict[SETTINGS].open_signup:
         raise Forbidden(SIGNUP_OFF)
     fields = await form_fields(request)
     username, password = required(fields, "username"), required(fields, "password")

@@ -1,0 +1,191 @@
+"""Sharedcloud against the real daemon: the handler time limit, bad input (DRF's 4xx, nothing
+stored), other owners, login throttling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+import requests
+
+from tests.api.sharedcloud_cli import IMAGE, PASSWORD, Cli, cli_for, make_user
+from tests.conftest import Daemon
+
+SLEEPS = """
+import time
+
+def handler(event):
+    print("going to sleep", flush=True)
+    time.sleep(600)
+"""
+HELLO = "def handler(event):\n    return event\n"
+LIMIT_S = 4
+
+
+@pytest.fixture
+def daemon_env() -> dict[str, str]:
+    return {"LOCALRUN_HANDLER_TIMEOUT_S": str(LIMIT_S)}
+
+
+@pytest.fixture
+def sharedcloud(daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Cli:
+    make_user(daemon, "alice")
+    cli = cli_for(daemon, tmp_path, monkeypatch)
+    cli.login("alice")
+    return cli
+
+
+def live_processes(daemon: Daemon) -> list[psutil.Process]:
+    runs = str(daemon.data_dir / "runs")
+    return [p for p in psutil.process_iter(["cwd"]) if (p.info.get("cwd") or "").startswith(runs)]
+
+
+def test_a_handler_past_the_limit_is_timeout_with_its_tree_killed(
+    sharedcloud: Cli, daemon: Daemon, tmp_path: Path
+) -> None:
+    run_id = sharedcloud.run(sharedcloud.function(tmp_path, "sleeps", SLEEPS), "((1,),)")
+    [(job_id, status)] = sharedcloud.wait_jobs(run_id, 1, ("SUCCEEDED", "FAILED", "TIMEOUT"))
+    assert status == "TIMEOUT"
+    assert live_processes(daemon) == []
+    job = sharedcloud.http("GET", f"jobs/{job_id}").json()
+    assert job["status"] == 5 and job["result"] is None
+    assert "going to sleep" in job["stdout"]
+    assert job["duration"] >= LIMIT_S
+    assert "timed_out" in job["build_logs"]
+
+
+def counts(cli: Cli) -> tuple[int, int, int]:
+    return (
+        len(cli.http("GET", "runs/").json()),
+        len(cli.http("GET", "jobs/").json()),
+        len(cli.http("GET", "functions/").json()),
+    )
+
+
+def test_bad_input_is_a_drf_4xx_and_stores_nothing(
+    sharedcloud: Cli, daemon: Daemon, tmp_path: Path
+) -> None:
+    function_id = sharedcloud.function(tmp_path, "hello", HELLO)
+    before = counts(sharedcloud)
+    assert before == (0, 0, 1)
+
+    def post(path: str, data: dict[str, str]) -> tuple[int, Any]:
+        answer = sharedcloud.http("POST", path, data=data)
+        assert answer.headers["Content-Type"].startswith("application/json")
+        return answer.status_code, answer.json()
+
+    run = {"function": function_id, "parameters": "((1,),)", "bid_price": "1.0"}
+    missing = "00000000-0000-4000-8000-000000000000"
+    assert post("runs/", {**run, "function": missing}) == (
+        400,
+        {"function": [f'Invalid pk "{missing}" - object does not exist.']},
+    )
+    assert post("runs/", {**run, "function": "not-a-uuid"})[1] == {
+        "function": ['"not-a-uuid" is not a valid UUID.']
+    }
+    for bad in (
+        "((1,),",  # malformed
+        "__import__('os').system('touch /tmp/owned')",  # a call
+        "print(1)",
+        "(1, 2)",  # not a tuple of tuples
+        "()",
+        "((1,),) + ((2,),)",
+        "(" * 300 + ")" * 300,
+        "((1,),)" + " " * (64 * 1024),  # enormous
+        "(" + "(1,)," * 20_000 + ")",
+        "((" + "9" * 5000 + ",),)",
+    ):
+        status, body = post("runs/", {**run, "parameters": bad})
+        assert status == 400 and list(body) == ["parameters"], (bad[:40], body)
+        assert isinstance(body["parameters"][0], str)
+    assert post("runs/", {**run, "bid_price": "cheap"})[1] == {
+        "bid_price": ["A valid number (0 or more) is required."]
+    }
+    assert post("runs/", {**run, "bid_price": "-1"})[0] == 400
+    assert post("runs/", {**run, "bid_price": "nan"})[0] == 400
+    assert post("runs/", {"function": function_id, "bid_price": "1"}) == (
+        400,
+        {"parameters": ["This field is required."]},
+    )
+    assert post("runs/", {**run, "base_gpu": missing})[0] == 400
+    assert post("functions/", {"name": "x", "image": missing, "code": HELLO})[1] == {
+        "image": [f'Invalid pk "{missing}" - object does not exist.']
+    }
+    assert list(post("functions/", {"name": "x", "image": IMAGE, "code": "def h(:"})[1]) == ["code"]
+    assert post("functions/", {"name": "x", "image": IMAGE, "code": "x = 1"})[0] == 400
+    assert counts(sharedcloud) == before
+    assert not Path("/tmp/owned").exists()
+
+    for path in ("runs/nope/", "jobs/nope", "functions/12345/", f"runs/{missing}/"):
+        answer = sharedcloud.http("GET", path)
+        assert (answer.status_code, answer.json()) == (404, {"detail": "Not found."})
+    assert sharedcloud.http("DELETE", "runs/nope/").status_code == 404
+
+    bare = requests.get(f"{daemon.url}/api/v1/runs/", timeout=30)
+    assert (bare.status_code, bare.json()) == (
+        401,
+        {"detail": "Authentication credentials were not provided."},
+    )
+    wrong = requests.get(
+        f"{daemon.url}/api/v1/runs/", headers={"Authorization": "Token nope"}, timeout=30
+    )
+    assert (wrong.status_code, wrong.json()) == (401, {"detail": "Invalid token."})
+    signup = requests.post(
+        f"{daemon.url}/api/v1/users/",
+        data={"username": "mallory", "password": PASSWORD, "email": "m@example.org"},
+        timeout=30,
+    )
+    assert signup.status_code == 403 and "localrun user create" in signup.json()["detail"]
+
+
+def test_another_owners_run_is_not_found(
+    sharedcloud: Cli, daemon: Daemon, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    function_id = sharedcloud.function(tmp_path, "hello", HELLO)
+    run_id = sharedcloud.run(function_id, "((1,),)")
+    [(job_id, _)] = sharedcloud.wait_jobs(run_id, 1, ("SUCCEEDED",))
+    make_user(daemon, "bob")
+    bob = cli_for(daemon, tmp_path / "bob", monkeypatch)
+    bob.login("bob")
+    for method, path in (
+        ("GET", f"runs/{run_id}/"),
+        ("DELETE", f"runs/{run_id}/"),
+        ("GET", f"jobs/{job_id}/"),
+        ("GET", f"functions/{function_id}/"),
+        ("PATCH", f"functions/{function_id}/"),
+        ("DELETE", f"functions/{function_id}/"),
+    ):
+        answer = bob.http(method, path, data={"name": "stolen"})
+        assert (answer.status_code, answer.json()) == (404, {"detail": "Not found."}), path
+    assert bob.http("GET", "runs/").json() == [] and bob.http("GET", "jobs/").json() == []
+    others = bob.http(
+        "POST", "runs/", data={"function": function_id, "parameters": "((1,),)", "bid_price": "1"}
+    )
+    assert others.status_code == 400 and list(others.json()) == ["function"]
+    assert sharedcloud.http("GET", f"runs/{run_id}").status_code == 200
+    assert sharedcloud.http("GET", f"functions/{function_id}").json()["name"] == "hello"
+
+
+def test_failed_logins_are_drf_400_then_throttled(sharedcloud: Cli, daemon: Daemon) -> None:
+    url = f"{daemon.url}/api/v1/api-token-auth/"
+    wrong = requests.post(url, data={"username": "alice", "password": "wrong"}, timeout=30)
+    assert (wrong.status_code, wrong.json()) == (
+        400,
+        {"non_field_errors": ["Unable to log in with provided credentials."]},
+    )
+    nobody = requests.post(url, data={"username": "nobody", "password": "wrong"}, timeout=30)
+    assert nobody.json() == wrong.json()
+    assert requests.post(url, data={"username": "alice"}, timeout=30).json() == {
+        "password": ["This field is required."]
+    }
+    failed = sharedcloud("login", "--username", "alice", input="wrong\n")
+    assert failed.exit_code == 1 and "Unable to log in" in failed.output
+    for _ in range(2):
+        requests.post(url, data={"username": "alice", "password": "wrong"}, timeout=30)
+    # five failures within the minute: even the right password waits now
+    slowed = requests.post(url, data={"username": "alice", "password": PASSWORD}, timeout=30)
+    assert slowed.status_code == 429 and int(slowed.headers["Retry-After"]) >= 1
+    assert slowed.json()["detail"].startswith("Request was throttled.")
+    assert sharedcloud.http("GET", "runs/").status_code == 200  # its token still works
