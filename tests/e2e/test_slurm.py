@@ -149,7 +149,7 @@ SLOW = {"LOCALRUN_EXECUTOR": "slurm", "LOCALRUN_WALLTIME_S": "60", "LOCALRUN_SIM
 def test_a_one_minute_wall_time_ends_timed_out_by_slurm(
     slurm: None, daemon: Daemon, tmp_path: Path
 ) -> None:
-    case = example(daemon, tmp_path / "case")  # about 100 s at sim speed 1
+    case = rescale_case(tmp_path / "case", minutes=120)  # about 160 s at sim speed 1
     run = submit(daemon, case, "--cores", "2")
     ended = until(daemon, run["id"], TERMINAL, timeout=240)
     assert ended["state"] == "timed_out"
