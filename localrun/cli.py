@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("case_dir", type=Path)
     submit.add_argument("--cores", type=int)
     submit.add_argument("--name")
+    submit.add_argument(
+        "--version",
+        dest="model_version",
+        default="latest",
+        help="WRF version to run (latest = the newest configured; sim = the simulator)",
+    )
     submit.add_argument("--watch", action="store_true", help="show progress until it ends")
     client_command("list", "list runs")
     status = client_command("status", "show one run")
@@ -213,19 +219,23 @@ def read_password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     if not sys.stdin.isatty():
-        raise SettingsError("stdin is not a terminal: give the password with --password-stdin")
+        raise ValueError("stdin is not a terminal: give the password with --password-stdin")
     import getpass
 
     first = getpass.getpass("Password: ")
     if getpass.getpass("Password (again): ") != first:
-        raise SettingsError("the two passwords differ")
+        raise ValueError("the two passwords differ")
     return first
 
 
 def cmd_user(args: argparse.Namespace) -> int:
     flags = {"data_dir": args.data_dir} if args.data_dir else {}
     settings = load(flags=flags, config_file=args.config)
-    password = read_password(args.password_stdin)
+    try:
+        password = read_password(args.password_stdin)
+    except ValueError as exc:
+        print(f"localrun: {exc}", file=sys.stderr)
+        return 2
     return asyncio.run(_user(settings, args, password))
 
 
@@ -267,7 +277,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
         print(f"localrun: {case_dir} has no namelist.input", file=sys.stderr)
         return 2
     client = _client(args)
-    run = client.create_run(name=args.name or case_dir.resolve().name)
+    run = client.create_run(name=args.name or case_dir.resolve().name, version=args.model_version)
     inputs = sorted(p for p in case_dir.iterdir() if p.is_file() and not p.name.startswith("."))
     client.upload(run["id"], inputs)
     run = client.start(run["id"], args.cores)
@@ -330,8 +340,16 @@ def cmd_list(args: argparse.Namespace) -> int:
     for run in runs:
         percent = float((run.get("progress") or {}).get("percent") or 0)
         cores = f"{run['cores']:>3} cores"
-        print(f"{run['id']}  {run['state']:<9}  {cores}  {percent:5.1f}%  {run['name']}")
+        ran = executable_text(run)
+        print(f"{run['id']}  {run['state']:<9}  {cores}  {percent:5.1f}%  {ran:<14}  {run['name']}")
     return 0
+
+
+def executable_text(run: dict[str, Any]) -> str:
+    """ "simulator", or the configured version that ran ("wrf 4.7.1")."""
+    if run.get("executable", "simulator") == "simulator":
+        return "simulator"
+    return f"{run.get('model', 'wrf')} {run.get('version')}"
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -340,6 +358,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         _print_json(run)
         return 0
     print(f"{run['id']}  {run['name']}  {run['state']}  {run['cores']} core(s)")
+    print(f"model {run.get('model', 'wrf')} {run.get('version')}: {run.get('executable')}")
     print(progress_line(run).strip())
     if run.get("error"):
         print(_ending(run))

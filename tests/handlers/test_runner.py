@@ -1,0 +1,50 @@
+"""One handler call: the result is repr of the return, a raise is a traceback and status 1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from localrun.handlers.runner import call, main
+
+
+def files(tmp_path: Path, code: str, event: str = "(1, 'a')") -> tuple[Path, Path, Path]:
+    (tmp_path / "function.py").write_text(code)
+    (tmp_path / "event.txt").write_text(event)
+    return tmp_path / "function.py", tmp_path / "event.txt", tmp_path / "result"
+
+
+def test_a_call_writes_repr_of_its_return(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = "def handler(event):\n    print('got', event)\n    return {'n': event[0], 'x': [1.5]}\n"
+    assert call(*files(tmp_path, code)) == 0
+    assert (tmp_path / "result").read_text() == "{'n': 1, 'x': [1.5]}"
+    assert capsys.readouterr().out == "got (1, 'a')\n"
+
+
+def test_a_raise_is_its_traceback_without_the_runner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = "def handler(event):\n    raise ValueError('bad %s' % (event,))\n"
+    assert call(*files(tmp_path, code)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):\n")
+    assert 'function.py", line 2, in handler' in err and "ValueError: bad (1, 'a')" in err
+    assert "runner.py" not in err and "runpy" not in err
+    assert not (tmp_path / "result").exists()
+
+
+@pytest.mark.parametrize("code", ["x = 1\n", "raise SystemError('at import')\n", "def handler(:"])
+def test_code_without_a_working_handler_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert call(*files(tmp_path, code)) == 1
+
+
+def test_usage() -> None:
+    assert main(["one"]) == 2

@@ -1,0 +1,84 @@
+"""Handler runs: the parameters literal, the runner's command, a job of calls."""
+
+from __future__ import annotations
+
+import pytest
+
+from localrun.runs import Run, State
+from localrun.service import Service
+from localrun.service.accounts import FieldInvalid
+from localrun.service.handlers import MAX_CALLS, PARAMETERS_LIMIT, parse_parameters, runner_command
+from tests.polling import eventually
+
+
+def test_parameters_are_tuples_of_a_literal() -> None:
+    assert parse_parameters("((1,),(2,),(3,))") == [(1,), (2,), (3,)]
+    assert parse_parameters(" [(512, 0.2, 'a', None, True, -1j)] ") == [
+        (512, 0.2, "a", None, True, -1j)
+    ]
+    assert parse_parameters("(((1, 2), {'k': [3]}),)") == [((1, 2), {"k": [3]})]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "((1,),",
+        "__import__('os').system('true')",
+        "print(1)",
+        "((1,),) + ((2,),)",
+        "(1, 2)",
+        "()",
+        "[]",
+        "'((1,),)'",
+        "((x,),)",
+        "(lambda: 1,)",
+        "(" * 500 + ")" * 500,
+        "((" + "9" * 5000 + ",),)",
+        "(" + "(1,)," * (MAX_CALLS + 1) + ")",
+        "((1,),)" + " " * PARAMETERS_LIMIT,
+    ],
+)
+def test_bad_parameters(text: str) -> None:
+    with pytest.raises(FieldInvalid) as refused:
+        parse_parameters(text)
+    assert refused.value.field == "parameters"
+
+
+def test_the_runner_is_the_daemons_python() -> None:
+    assert " -u -m localrun.handlers.runner function.py event.txt " in runner_command()
+
+
+async def test_a_job_of_calls(service: Service) -> None:
+    code = "def handler(event):\n    print('hi', event)\n    return sum(event)\n"
+    function = await service.create_function("alice", name="add", image="i", code=code)
+    job, calls = await service.create_handler_job(
+        "alice", "family", function_id=function["id"], parameters="((1, 2), (3, 4))", spec={}
+    )
+    assert job.size == 2 and [c.job_index for c in calls] == [1, 2]
+    assert all(c.cores == 1 and c.walltime_s == service.settings.handler_timeout_s for c in calls)
+    assert job.spec["function_name"] == "add" and job.spec["parameters"] == "((1, 2), (3, 4))"
+    assert await service.function_runs("alice", function["id"]) == 1
+
+    async def ended() -> list[Run] | None:
+        runs = await service.job_runs("alice", job.id)
+        return runs if all(r.terminal for r in runs) else None
+
+    runs = await eventually(ended, timeout=60)
+    assert [r.state for r in runs] == [State.SUCCEEDED, State.SUCCEEDED]
+    outputs = [await service.handler_output(r) for r in runs]
+    assert [o["result"] for o in outputs] == ["3", "7"]
+    assert [o["stdout"] for o in outputs] == ["hi (1, 2)\n", "hi (3, 4)\n"]
+    await service.remove_job("alice", job.id)
+    with pytest.raises(Exception, match="no job"):
+        await service.remove_job("alice", job.id)
+
+
+async def test_nothing_is_left_when_the_function_is_not_the_owners(service: Service) -> None:
+    function = await service.create_function("alice", name="f", image="i", code="handler = 1")
+    with pytest.raises(FieldInvalid) as refused:
+        await service.create_handler_job(
+            "bob", "family", function_id=function["id"], parameters="((1,),)", spec={}
+        )
+    assert refused.value.field == "function"
+    assert await service.list_runs("bob") == [] and await service.list_jobs("bob", "family") == []
