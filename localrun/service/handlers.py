@@ -23,7 +23,9 @@ from localrun.errors import Conflict, NotFound
 from localrun.runs import Job, Run
 from localrun.service.accounts import FieldInvalid
 from localrun.service.functions import Functions
+from localrun.service.objects import Objects
 from localrun.service.runs import Runs
+from localrun.service.scripts import STORE
 
 PARAMETERS_LIMIT = 64 * 1024  # characters of a parameters literal
 MAX_CALLS = 1000  # tuples in one parameters literal
@@ -69,8 +71,11 @@ def parse_parameters(text: str) -> list[tuple[Any, ...]]:
 
 
 def runner_command() -> str:
+    """The call, with $LOCALRUN_STORE naming the owner's stored objects as they were when the
+    run was made (a case to copy, for instance)."""
     words = [sys.executable, "-u", "-m", RUNNER, CODE_FILE, EVENT_FILE, RESULT_FILE]
-    return "exec " + " ".join(shlex.quote(w) for w in words)
+    store = f'export LOCALRUN_STORE="$(cd .. && pwd)/{STORE}"'
+    return f"{store}; exec " + " ".join(shlex.quote(w) for w in words)
 
 
 def _write_whole(path: Path, text: str) -> None:
@@ -90,7 +95,7 @@ def _tail_text(path: Path, limit: int = OUTPUT_LIMIT) -> str | None:
     return data.decode("utf-8", "replace")
 
 
-class Handlers(Runs, Functions):
+class Handlers(Runs, Objects, Functions):
     async def create_handler_job(
         self,
         owner: str,
@@ -123,6 +128,7 @@ class Handlers(Runs, Functions):
             len(events),
         )
         made: list[Run] = []
+        objects = self.objects_root(owner)
         try:
             job = await self.store.insert_job(job)
             for index, event in enumerate(events, 1):
@@ -143,6 +149,9 @@ class Handlers(Runs, Functions):
                 inputs = self.paths(run.id).input
                 await asyncio.to_thread(_write_whole, inputs / CODE_FILE, function["code"])
                 await asyncio.to_thread(_write_whole, inputs / EVENT_FILE, repr(event))
+                if await asyncio.to_thread(objects.is_dir):
+                    root = self.paths(run.id).root
+                    await asyncio.to_thread(files.link_tree, objects, root / STORE)
             for run in made:
                 await self.start(owner, run.id)
         except BaseException:

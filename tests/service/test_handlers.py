@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
 from localrun.runs import Run, State
 from localrun.service import Service
 from localrun.service.accounts import FieldInvalid
 from localrun.service.handlers import MAX_CALLS, PARAMETERS_LIMIT, parse_parameters, runner_command
+from tests.conftest import EXAMPLE
 from tests.polling import eventually
 
 
@@ -46,7 +49,9 @@ def test_bad_parameters(text: str) -> None:
 
 
 def test_the_runner_is_the_daemons_python() -> None:
-    assert " -u -m localrun.handlers.runner function.py event.txt " in runner_command()
+    command = runner_command()
+    assert command.startswith('export LOCALRUN_STORE="$(cd .. && pwd)/store"; exec ')
+    assert " -u -m localrun.handlers.runner function.py event.txt " in command
 
 
 async def test_a_job_of_calls(service: Service) -> None:
@@ -82,3 +87,32 @@ async def test_nothing_is_left_when_the_function_is_not_the_owners(service: Serv
         )
     assert refused.value.field == "function"
     assert await service.list_runs("bob") == [] and await service.list_jobs("bob", "family") == []
+
+
+async def test_a_call_runs_a_case_from_the_owners_store(service: Service) -> None:
+    async def chunks(data: bytes) -> AsyncIterator[bytes]:
+        yield data
+
+    for name in ("namelist.input", "wrfinput_d01"):
+        await service.put_object(
+            "alice", f"cases/mine/{name}", chunks((EXAMPLE / name).read_bytes())
+        )
+    code = (
+        "import os\nfrom localrun.handlers import run_case\n\n"
+        "def handler(event):\n"
+        "    case = os.path.join(os.environ['LOCALRUN_STORE'], 'cases', 'mine')\n"
+        "    return run_case({'run_minutes': event[0]}, case=case, directory='here')['steps']\n"
+    )
+    function = await service.create_function("alice", name="case", image="i", code=code)
+    _, [call] = await service.create_handler_job(
+        "alice", "family", function_id=function["id"], parameters="((2,),)", spec={}
+    )
+
+    async def ended() -> Run | None:
+        run = await service.get_run("alice", call.id)
+        return run if run.terminal else None
+
+    run = await eventually(ended, timeout=60)
+    output = await service.handler_output(run)
+    assert run.state == State.SUCCEEDED, output
+    assert output["result"] is not None and "'count': 10" in output["result"]  # 2 min at 12 s
