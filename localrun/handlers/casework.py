@@ -7,7 +7,7 @@
 
 run_case copies the case (the shipped example case unless `case` names a folder, such as
 `os.path.join(os.environ["LOCALRUN_STORE"], "cases/mine")`: the owner's stored objects, put
-there through the Wherobots drive or the S3 endpoint, as they were when the run was made) into
+there through the Files drive or the S3 endpoint, as they were when the run was made) into
 `directory` (default: the job's working directory, where the supervisor follows WRF's progress),
 sets the namelist values given, runs `mpirun -np N wrf.exe` there (N = the job's cores unless
 `cores` says otherwise) and returns the diagnosis `localrun inspect --json` prints: "state",
