@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from localrun import files
-from localrun.api import cloudrun, native, rescale, s3, sharedcloud, wherobots
+from localrun.api import cloudrun, metrics, native, rescale, s3, sharedcloud, wherobots
 from localrun.api.common import BODY_LIMIT
 from localrun.api.keys import SERVICE, SETTINGS
 from localrun.api.native import errors as native_errors
@@ -25,6 +25,7 @@ from localrun.executor.slurm.script import JobOptions
 from localrun.service import Service
 from localrun.store import Store
 from localrun.supervisor import Supervisor
+from localrun.web import mount as mount_page
 
 log = logging.getLogger("localrun")
 
@@ -94,4 +95,6 @@ def init_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_runtime)
     for family in FAMILIES:
         family.mount(app)
+    metrics.mount(app)
+    mount_page(app)
     return app

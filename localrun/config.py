@@ -80,6 +80,11 @@ class Settings:
         "Real model executables, 'wrf:4.7.1=/path/wrf.exe' separated by commas; "
         "empty = the built-in simulator for every version.",
     )
+    version_fallback: str = setting(
+        "auto",
+        "What a model version that is not configured gets: auto (the simulator when no real "
+        "model is configured, else refused), refuse, simulator or newest.",
+    )
     walltime_s: int = setting(24 * 3600, "Default wall-clock limit of a run, in seconds.")
     stop_grace_s: float = setting(10.0, "Seconds between SIGTERM and SIGKILL when stopping.")
     stall_floor_s: float = setting(120.0, "Least silence before the stall watchdog acts.")
@@ -130,6 +135,9 @@ class Settings:
         "",
         "Where script runs may install PyPI packages from: an index URL or a folder of wheels "
         "(empty = installing packages is refused).",
+    )
+    metrics_token: str = setting(
+        "", "Bearer token GET /metrics asks for; empty = /metrics answers loopback clients only."
     )
     log_level: str = setting("info", "debug, info, warning or error.")
 
@@ -270,6 +278,11 @@ def _validate(settings: Settings) -> None:
     if settings.handler_timeout_s <= 0:
         raise SettingsError("handler_timeout_s: must be positive")
     settings.model_paths  # noqa: B018 - raises SettingsError on a malformed value
+    if settings.version_fallback not in ("auto", "refuse", "simulator", "newest"):
+        raise SettingsError(
+            f"version_fallback: {settings.version_fallback!r} is not auto, refuse, simulator "
+            "or newest"
+        )
     if settings.executor not in {"local", "slurm"}:
         raise SettingsError(f"executor: {settings.executor!r} is not local or slurm")
     try:
