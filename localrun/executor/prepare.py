@@ -20,7 +20,9 @@ def simulator_executable() -> str:
 
 
 def model_executable(settings: Settings, run: Run) -> str:
-    return settings.model_paths.get((run.model, run.version)) or simulator_executable()
+    """The executable chosen when the run was made ("simulator", or a path)."""
+    chosen = run.extra.get("executable") or settings.model_paths.get((run.model, run.version))
+    return simulator_executable() if chosen in (None, "simulator") else str(chosen)
 
 
 def stage_inputs(input_dir: Path, work_dir: Path) -> None:

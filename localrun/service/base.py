@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import secrets
 import time
 import weakref
@@ -14,11 +13,11 @@ from localrun.config import Settings
 from localrun.errors import NotFound
 from localrun.executor.local import machine, mpi
 from localrun.runs import Run
+from localrun.service.versions import SIMULATOR, newest_first, resolve
 from localrun.store import Store
 from localrun.supervisor import Supervisor
 
 NAMELIST = "namelist.input"
-SIMULATOR = "simulator"  # the version name of the built-in WRF simulator
 
 
 class ServiceBase:
@@ -95,10 +94,17 @@ class ServiceBase:
 
     def versions(self, model: str = "wrf") -> list[str]:
         """The configured versions of a model, newest first."""
-        found = {v for m, v in self.settings.model_paths if m == model}
-        return sorted(found, key=lambda v: [int(n) for n in re.findall(r"\d+", v)], reverse=True)
+        return newest_first([v for m, v in self.settings.model_paths if m == model])
 
     def default_version(self, model: str = "wrf") -> str:
         """What a run gets when it names no version: the newest configured, else the
         simulator."""
         return (self.versions(model) or [SIMULATOR])[0]
+
+    def resolve_version(self, model: str, asked: str) -> str:
+        """The configured version (or SIMULATOR) that `asked` names; Invalid for none."""
+        return resolve(asked, self.versions(model), self.settings.version_fallback)
+
+    def executable_of(self, model: str, version: str) -> str:
+        """The path of the executable a run of this version starts, or "simulator"."""
+        return self.settings.model_paths.get((model, version)) or SIMULATOR

@@ -13,6 +13,7 @@ from localrun.errors import Conflict, Forbidden, Invalid
 from localrun.runs import Event, Run, State, StopReason
 from localrun.service.base import NAMELIST
 from localrun.service.inputs import Inputs
+from localrun.service.versions import SIMULATOR
 from localrun.wrf.checks import check_case
 
 NOT_STARTED = frozenset({State.CREATED, State.READY})
@@ -43,6 +44,10 @@ class Runs(Inputs):
                 f"the command starts {asked} MPI ranks: {asked} cores are counted, not {cores or 1}"
             )
             cores = asked
+        resolved = self.resolve_version(model.lower(), version)
+        executable = self.executable_of(model.lower(), resolved)
+        if resolved != SIMULATOR:
+            version = resolved  # the simulator serves any version: the asked one is kept
         if cores is not None:
             self.check_cores(cores, oversubscribe=False)
         if walltime_s is not None and walltime_s <= 0:
@@ -66,7 +71,11 @@ class Runs(Inputs):
             cores=cores or 1,
             job_id=job[0] if job else None,
             job_index=job[1] if job else None,
-            extra={**({"required_inputs": [NAMELIST]} if kind == "wrf" else {}), **(extra or {})},
+            extra={
+                **({"required_inputs": [NAMELIST]} if kind == "wrf" else {}),
+                "executable": executable,
+                **(extra or {}),
+            },
         )
         paths = self.paths(run.id)
         paths.create()

@@ -25,6 +25,7 @@ def run_json(svc: Service, run: Run, events: list[Event] | None = None) -> dict[
         "name": run.name,
         "model": run.model,
         "version": run.version,
+        "executable": run.extra.get("executable") or "simulator",
         "family": run.family,
         "state": STATES[run.state],
         "cores": run.cores,

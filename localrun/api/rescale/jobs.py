@@ -34,7 +34,7 @@ from localrun.api.rescale.shapes import LAUNCHER_LOGS, job_statuses, output_json
 from localrun.errors import Invalid, NotFound
 from localrun.runs import Job, Run, StoredFile
 from localrun.service import Service
-from localrun.service.base import SIMULATOR
+from localrun.service.versions import SIMULATOR
 
 
 def software(svc: Service) -> list[dict[str, Any]]:
