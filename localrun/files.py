@@ -328,9 +328,9 @@ def file_kind(path: Path) -> str:
 def stage_files(sources: list[tuple[str, Path]], dest: Path, limit: int | None = None) -> None:
     """Gather a job's files in dest: each file linked under its name, and each zip archive
     unpacked with its layout kept (a folder zipped by the client stays a folder, as hosted
-    services unpack it) and the members' execute bits; no member may land outside dest. Two files that would
-    take the same name are refused. What archives unpack to must fit in limit bytes, all of
-    them together."""
+    services unpack it) and the members' execute bits; no member may land outside dest.
+    Two files that would take the same name are refused. What archives unpack to must fit
+    in limit bytes, all of them together."""
     dest.mkdir(parents=True)
     room = limit
     for index, (name, path) in enumerate(sources):
