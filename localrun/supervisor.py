@@ -308,6 +308,7 @@ class Supervisor:
             await self.store.add_event(watch.run_id, State.QUEUED, message)
         else:
             await self.store.transition(watch.run_id, runs.LIVE, State.QUEUED, message)
+        await self.store.merge_extra(watch.run_id, {"queue_reason": message})
         watch.extra.update(state=State.QUEUED, reason=queued.reason)
 
     async def _left_queue(self, watch: Watch) -> bool:
@@ -324,6 +325,7 @@ class Supervisor:
             f"running as {self.executor.describe(watch.ref)}",
             started_at=time.time(),
         )
+        await self.store.merge_extra(watch.run_id, {"queue_reason": None})
         watch.extra.update(state=State.RUNNING, reason=None)
         watch.started = watch.last_activity = time.monotonic()
         return True

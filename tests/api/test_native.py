@@ -243,3 +243,25 @@ async def test_run_to_success_with_events_logs_and_files(
     deleted = await (await client.delete(url, headers=auth)).json()
     assert deleted["state"] == "succeeded"
     assert (await (await client.get(url + "/files", headers=auth)).json())["files"] == []
+
+
+async def test_a_schedulers_queue_reason_shows_while_queued(
+    client: Client, auth: dict[str, str], service: Service
+) -> None:
+    from localrun.api.rescale.shapes import run_timeline
+    from localrun.runs import State
+
+    run = await create(client, auth, name="waits")
+    owner = await service.owner_of(auth["Authorization"].split()[1])
+    reason = "waiting in the queue of Slurm job 7: Resources"
+    await service.store.transition(run["id"], [State.CREATED], State.QUEUED, "queued")
+    await service.store.add_event(run["id"], State.QUEUED, reason)
+    await service.store.merge_extra(run["id"], {"queue_reason": reason})
+    body = await (await client.get(f"/localrun/v1/runs/{run['id']}", headers=auth)).json()
+    assert body["queue_reason"] == reason
+    stored = await service.get_run(owner, run["id"])
+    timeline = run_timeline(stored, await service.store.events(run["id"]))
+    assert [r for _, r in timeline.values() if r] == [reason]
+    await service.store.merge_extra(run["id"], {"queue_reason": None})
+    body = await (await client.get(f"/localrun/v1/runs/{run['id']}", headers=auth)).json()
+    assert body["queue_reason"] is None

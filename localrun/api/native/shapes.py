@@ -41,6 +41,7 @@ def run_json(svc: Service, run: Run, events: list[Event] | None = None) -> dict[
         "required_inputs": svc.required_inputs(run),
         "missing_inputs": svc.missing_inputs(run) if not run.terminal else [],
         "stop_requested": run.stop_requested_at is not None,
+        "queue_reason": run.extra.get("queue_reason") if run.state == State.QUEUED else None,
         "job": None if run.job_id is None else {"id": run.job_id, "index": run.job_index},
     }
     if run.error_code or run.error_message:

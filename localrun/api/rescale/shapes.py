@@ -57,7 +57,11 @@ def run_timeline(run: Run, events: list[Event]) -> dict[str, tuple[float, str | 
     for event in events:
         for word in STATUSES[event.state]:
             reason = outcome(run) if word == COMPLETED else None
-            seen.setdefault(word, (event.at, reason))
+            if event.state == State.QUEUED and event.message.startswith("waiting in the queue"):
+                reason = event.message  # a scheduler's reason (Resources, Priority, ...)
+            at, known = seen.setdefault(word, (event.at, reason))
+            if known is None and reason is not None:
+                seen[word] = (at, reason)
     if run.stop_requested_at is not None:
         why = _STOPS.get(run.stop_reason or StopReason.USER, "Stop requested")
         seen.setdefault(STOPPING, (run.stop_requested_at, why))
