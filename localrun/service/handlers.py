@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import localrun
 from localrun import files
 from localrun.errors import Conflict, NotFound
 from localrun.runs import Job, Run
@@ -35,6 +36,7 @@ EVENT_FILE = "event.txt"
 RESULT_FILE = ".handler-result"
 RUNNER = "localrun.handlers.runner"
 EXAMPLE = "((1,), (2,), (3,))"
+PACKAGE_PARENT = Path(localrun.__file__).resolve().parent.parent
 
 
 def parse_parameters(text: str) -> list[tuple[Any, ...]]:
@@ -75,7 +77,9 @@ def runner_command() -> str:
     run was made (a case to copy, for instance)."""
     words = [sys.executable, "-u", "-m", RUNNER, CODE_FILE, EVENT_FILE, RESULT_FILE]
     store = f'export LOCALRUN_STORE="$(cd .. && pwd)/{STORE}"'
-    return f"{store}; exec " + " ".join(shlex.quote(w) for w in words)
+    # The daemon's own localrun (which the sandbox shows), however the daemon found it.
+    path = f"export PYTHONPATH={shlex.quote(str(PACKAGE_PARENT))}"
+    return f"{store}; {path}; exec " + " ".join(shlex.quote(w) for w in words)
 
 
 def _write_whole(path: Path, text: str) -> None:

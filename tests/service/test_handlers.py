@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
+import localrun
 from localrun.runs import Run, State
 from localrun.service import Service
 from localrun.service.accounts import FieldInvalid
@@ -50,7 +52,8 @@ def test_bad_parameters(text: str) -> None:
 
 def test_the_runner_is_the_daemons_python() -> None:
     command = runner_command()
-    assert command.startswith('export LOCALRUN_STORE="$(cd .. && pwd)/store"; exec ')
+    assert command.startswith('export LOCALRUN_STORE="$(cd .. && pwd)/store"; ')
+    assert f"export PYTHONPATH={Path(localrun.__file__).resolve().parents[1]}; " in command
     assert " -u -m localrun.handlers.runner function.py event.txt " in command
 
 
