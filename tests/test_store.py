@@ -38,7 +38,13 @@ async def test_migrations_are_recorded_with_time(store: Store) -> None:
     applied = await store.migrations()
     assert applied[0][0] == "0001_initial"
     assert applied[0][1] > 0
-    assert [name for name, _ in applied] == ["0001_initial", "0002_jobs", "0003_executor_ref"]
+    assert [name for name, _ in applied] == [
+        "0001_initial",
+        "0002_jobs",
+        "0003_executor_ref",
+        "0004_s3_credentials",
+        "0005_accounts",
+    ]
 
 
 async def test_refuses_a_database_from_a_newer_localrun(tmp_path: Path) -> None:
@@ -203,7 +209,7 @@ async def test_migrations_move_jobs_out_of_extra_and_pids_into_the_executor_ref(
             )
     store = await Store.open(path)
     try:
-        assert len(await store.migrations()) == 3
+        assert len(await store.migrations()) == 5
         job = await store.get_job("abc123", "alice")
         assert job is not None
         assert (job.name, job.size, job.spec["command"], job.created_at) == (

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -78,9 +79,39 @@ def test_the_example_queues_behind_a_first_job_then_runs_with_progress(
     daemon: Daemon, tmp_path: Path
 ) -> None:
     case = example(daemon, tmp_path / "case")
-    first = submit(daemon, case, "--cores", "2", "--name", "first")
+    holder = rescale_case(tmp_path / "long", minutes=600)  # holds the node until stopped
+    first = submit(daemon, holder, "--cores", "2", "--name", "first")
     until(daemon, first["id"], {"running"})
-    out = daemon.localrun("submit", str(case), "--cores", "2", "--watch", "--json")
+    watching = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "localrun",
+            "submit",
+            str(case),
+            "--cores",
+            "2",
+            "--watch",
+            "--json",
+        ],
+        env=daemon.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+    def waiting() -> dict[str, Any] | None:
+        queued = [
+            r for r in daemon.api("GET", "/localrun/v1/runs")["runs"] if r["id"] != first["id"]
+        ]
+        return queued[0] if queued and queued[0].get("queue_reason") else None
+
+    second = wait_for(waiting, timeout=60)
+    assert second["state"] == "queued"
+    assert second["queue_reason"].endswith((": Resources", ": Priority")), second
+    assert daemon.localrun("stop", first["id"]).returncode == 0
+    stdout, stderr = watching.communicate(timeout=180)
+    out = subprocess.CompletedProcess(watching.args, watching.returncode, stdout, stderr)
     assert out.returncode == 0, out.stderr
     run = get(daemon, json.loads(out.stdout)["id"])
     assert run["state"] == "succeeded"
@@ -89,7 +120,7 @@ def test_the_example_queues_behind_a_first_job_then_runs_with_progress(
     assert states[-3:] == ["queued", "running", "succeeded"]
     waits = [e["message"] for e in run["events"] if "waiting in the queue" in e["message"]]
     assert any(m.endswith((": Resources", ": Priority")) for m in waits), waits
-    assert until(daemon, first["id"], TERMINAL)["state"] == "succeeded"
+    assert until(daemon, first["id"], TERMINAL)["state"] == "cancelled"
     health = daemon.api("GET", "/healthz")
     assert health["executor"]["name"] == "slurm"
     assert health["executor"]["cluster"]["partitions"][0]["cores_per_node"] >= 2
@@ -149,7 +180,7 @@ SLOW = {"LOCALRUN_EXECUTOR": "slurm", "LOCALRUN_WALLTIME_S": "60", "LOCALRUN_SIM
 def test_a_one_minute_wall_time_ends_timed_out_by_slurm(
     slurm: None, daemon: Daemon, tmp_path: Path
 ) -> None:
-    case = rescale_case(tmp_path / "case", minutes=120)  # about 160 s at sim speed 1
+    case = rescale_case(tmp_path / "case", minutes=1200)  # far more than a minute of work
     run = submit(daemon, case, "--cores", "2")
     ended = until(daemon, run["id"], TERMINAL, timeout=240)
     assert ended["state"] == "timed_out"
@@ -160,10 +191,10 @@ def test_a_one_minute_wall_time_ends_timed_out_by_slurm(
 def test_kill_9_with_one_job_running_and_one_pending_then_both_succeed(
     daemon: Daemon, tmp_path: Path
 ) -> None:
-    case = example(daemon, tmp_path / "case")
-    first = submit(daemon, case, "--cores", "2")
+    long = rescale_case(tmp_path / "long", minutes=120)  # still running across the restart
+    first = submit(daemon, long, "--cores", "2")
     until(daemon, first["id"], {"running"})
-    second = submit(daemon, case, "--cores", "2")
+    second = submit(daemon, example(daemon, tmp_path / "case"), "--cores", "2")
     until(daemon, second["id"], {"queued"})
     wait_for(lambda: any("Slurm job" in e["message"] for e in get(daemon, second["id"])["events"]))
     daemon.kill(signal.SIGKILL)
