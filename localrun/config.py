@@ -113,7 +113,7 @@ class Settings:
         3600, "Lifetime of the temporary object-store credentials handed out, in seconds."
     )
     quota_bytes: int = setting(
-        0, "Bytes an owner's uploads and inputs may take in all (0 = no quota)."
+        0, "Bytes an owner's uploads, inputs and stored objects may take in all (0 = no quota)."
     )
     fetch_private_addresses: bool = setting(
         False, "Let inputs by URL come from loopback, link-local and private addresses."

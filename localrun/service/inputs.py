@@ -4,6 +4,7 @@ kept for later jobs, and whether the run has everything its namelist asks for.""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import shutil
 import uuid
 from collections.abc import AsyncIterator
@@ -20,6 +21,14 @@ PART_PREFIX = ".upload-"  # a file being received; what a crash leaves is remove
 
 
 class Inputs(ServiceBase):
+    def objects_root(self, owner: str) -> Path:
+        """The owner's object store folder, which counts toward the quota like uploads."""
+        try:
+            folder = files.safe_filename(owner)
+        except Invalid:
+            folder = "h-" + hashlib.sha256(owner.encode()).hexdigest()[:24]
+        return self.settings.data_path / "objects" / folder
+
     def case(self, run: Run) -> Case | None:
         """The run's namelist, when it has a readable one."""
         path = self.paths(run.id).input / NAMELIST
@@ -50,13 +59,15 @@ class Inputs(ServiceBase):
         free = (await asyncio.to_thread(shutil.disk_usage, self.settings.data_path)).free
         if free <= 2 * RESERVE_BYTES:
             raise NoSpace("the disk holding localrun's data is full")
-        if self.settings.quota_bytes > 0:
+        quota = self.settings.quota_bytes
+        if quota > 0:
             used = await self.store.owner_bytes(owner)
-            left = self.settings.quota_bytes - used
+            stored = await asyncio.to_thread(files.disk_usage, self.objects_root(owner))
+            left = quota - used - stored
             if left <= 0:
                 raise TooLarge(
-                    f"{owner} has used {used} bytes, the whole quota of "
-                    f"{self.settings.quota_bytes}; delete runs to make room"
+                    f"{owner} has used the whole quota of {quota} bytes ({used} in runs and "
+                    f"uploads, {stored} in the object store); delete runs or objects to make room"
                 )
             room = min(room, left)
         return room

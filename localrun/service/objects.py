@@ -5,7 +5,6 @@ owner's folder. Families show it as s3://localrun/<owner>/<key>."""
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import stat
 import uuid
@@ -13,7 +12,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from localrun import files
-from localrun.errors import Invalid, NotFound, TooLarge
+from localrun.errors import Invalid, NotFound
 from localrun.service.inputs import Inputs
 
 BUCKET = "localrun"
@@ -22,28 +21,6 @@ READ_CHUNK = 1 << 20
 
 
 class Objects(Inputs):
-    def objects_root(self, owner: str) -> Path:
-        try:
-            folder = files.safe_filename(owner)
-        except Invalid:
-            folder = "h-" + hashlib.sha256(owner.encode()).hexdigest()[:24]
-        return self.settings.data_path / "objects" / folder
-
-    async def room_for(self, owner: str) -> int:
-        """As for inputs, with the owner's objects counted in the quota too."""
-        room = await super().room_for(owner)
-        quota = self.settings.quota_bytes
-        if quota <= 0:
-            return room
-        stored = await asyncio.to_thread(files.disk_usage, self.objects_root(owner))
-        left = quota - await self.store.owner_bytes(owner) - stored
-        if left <= 0:
-            raise TooLarge(
-                f"{owner} has used the whole quota of {quota} bytes ({stored} in the object "
-                "store); delete objects or runs to make room"
-            )
-        return min(room, left)
-
     def store_uri(self, owner: str) -> str:
         return f"s3://{BUCKET}/{owner}"
 
