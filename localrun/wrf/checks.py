@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import f90nml
-import netCDF4
 
 from localrun.wrf import namelist_vars as nv
 from localrun.wrf import typos
 from localrun.wrf.decomposition import Layout, check_ranks
 from localrun.wrf.namelist import Case, Domain, NamelistError, case_from_groups
+from localrun.wrf.netcdf import netCDF4
 
 IGNORED_GROUPS = frozenset({"localrun_simulator"})
 

@@ -1,8 +1,12 @@
 """Slices of one WRF history field: by name, between two times, inside a lon/lat box.
 
-A FieldSlice holds the field's attributes, its times in WRF's own form
-(`0001-01-01_00:10:00`) and its data as nested lists indexed
+A FieldSlice holds the field's name as the file spells it (`T2`, `Times`), its attributes, its
+times in WRF's own form (`0001-01-01_00:10:00`) and its data as nested lists indexed
 [time][level...][south_north][west_east]. Masked and non-finite values become None.
+
+Files are opened without HDF5's file lock (localrun.wrf.netcdf), so a wrfout that WRF is still
+filling (`frames_per_outfile` > 1) reads with the frames written so far; a frame whose time is
+not written yet is left out.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ from math import prod
 from pathlib import Path
 from typing import Any
 
-import netCDF4
 import numpy as np
 
 from localrun.errors import Invalid, NotFound
 from localrun.wrf.namelist import wrf_time
+from localrun.wrf.netcdf import netCDF4
 
 MAX_VALUES = 20_000_000
 _TIME = re.compile(
@@ -121,7 +125,7 @@ def read_output(
         window = _window(ds, var.dimensions, box)
         name = var.name
         if not timed:
-            return _answer(field, attrs, [], _values(var[window]))
+            return FieldSlice(name, attrs, [], _values(var[window]))
     shape = [len(range(*s.indices(n))) for s, n in zip(window, _shape(readable, name), strict=True)]
     count = len(frames) * prod(shape[1:])
     if count > MAX_VALUES:
@@ -133,11 +137,7 @@ def read_output(
     for frame in frames:
         with netCDF4.Dataset(str(frame.path)) as ds:
             data.append(_values(ds.variables[name][(frame.index, *window[1:])]))
-    return _answer(field, attrs, [wrf_time(f.moment) for f in frames], data)
-
-
-def _answer(field: str, attrs: dict[str, Any], times: list[str], data: Any) -> FieldSlice:
-    return FieldSlice(field.upper(), attrs, times, data)
+    return FieldSlice(name, attrs, [wrf_time(f.moment) for f in frames], data)
 
 
 def _frames(path: Path) -> list[_Frame]:
@@ -145,7 +145,7 @@ def _frames(path: Path) -> list[_Frame]:
         if "Times" in ds.variables:
             stamps = [str(s) for s in netCDF4.chartostring(ds.variables["Times"][:])]
             try:
-                return [_Frame(parse_time(s), path, i) for i, s in enumerate(stamps)]
+                return [_Frame(parse_time(s), path, i) for i, s in enumerate(stamps) if _written(s)]
             except ValueError as exc:
                 raise Invalid(f"{path.name}: Times holds {exc}") from None
     match = _STAMP.search(path.name)
@@ -153,6 +153,11 @@ def _frames(path: Path) -> list[_Frame]:
         raise Invalid(f"{path.name} has no Times variable and no time in its name")
     stamp = match.group(1)
     return [_Frame(parse_time(f"{stamp[:13]}:{stamp[14:16]}:{stamp[17:19]}"), path, 0)]
+
+
+def _written(stamp: str) -> bool:
+    """False for a frame the writer has made room for but not stamped yet (blank or fill)."""
+    return bool(stamp.strip(" \x00"))
 
 
 def _unique(frames: list[_Frame]) -> list[_Frame]:

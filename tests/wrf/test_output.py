@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import netCDF4
 import numpy as np
@@ -16,7 +21,7 @@ from localrun.wrf.namelist import read_case, wrf_time
 from localrun.wrf.output import Box, history_files, parse_time, read_output
 from localrun.wrf.sim.grid import geometry, latlon
 from localrun.wrf.sim.output import Frame, write_history
-from tests.conftest import EXAMPLE, FIXTURES
+from tests.conftest import EXAMPLE, FIXTURES, REPO
 
 SAMPLE = FIXTURES / "success_np2" / "wrfout_sample.nc"
 START = datetime(2018, 1, 1)
@@ -163,3 +168,82 @@ def test_parse_time_takes_the_forms_clients_send(text: str, moment: datetime) ->
 def test_parse_time_refuses_the_rest(text: str) -> None:
     with pytest.raises(ValueError):
         parse_time(text)
+
+
+# A wrfout file that its writer still holds open (frames_per_outfile > 1, WRF.md §9)
+
+WRITER = """
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+import numpy as np
+from localrun.wrf.namelist import read_case
+from localrun.wrf.sim.grid import geometry, latlon
+from localrun.wrf.sim.output import Frame, HistoryFiles
+
+case = read_case(Path(sys.argv[1]))
+d = case.domains[0]
+lat, lon = latlon(geometry(case)[d.id], (d.e_sn - 1, d.e_we - 1))
+start = datetime(2018, 1, 1)
+files = HistoryFiles()
+for index in range(3):
+    fields = np.stack([lat * 0 + 280 + index, lon * 0, lon * 0]).astype(np.float32)
+    moment = start + timedelta(minutes=10 * index)
+    frame = Frame(d, moment, start, 12.0, lat, lon, fields, (0, 0, 0))
+    files.write(Path(sys.argv[2]), frame, index, last=index == 2)
+    if index == 1:
+        print("two frames written", flush=True)
+        sys.stdin.readline()
+"""
+
+READER = """
+import json, sys
+from pathlib import Path
+from localrun.wrf.output import read_output
+
+times = read_output([Path(sys.argv[1])], "Times", skip_unreadable=True)
+t2 = read_output([Path(sys.argv[1])], "T2", skip_unreadable=True)
+print(json.dumps({"field": times.field, "times": times.times, "data": times.data,
+                  "t2": [row[0][0] for row in t2.data]}))
+"""
+
+PLAIN_OPEN = "import netCDF4, sys; netCDF4.Dataset(sys.argv[1]).close()"
+
+
+def python(code: str, *args: str, **popen: Any) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if k != "HDF5_USE_FILE_LOCKING"}
+    argv = [sys.executable, "-c", code, *args]
+    return subprocess.Popen(argv, env=env, text=True, cwd=REPO, **popen)
+
+
+def finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+def test_a_file_its_writer_holds_open_reads_with_the_frames_written(tmp_path: Path) -> None:
+    path = tmp_path / "wrfout_d01_2018-01-01_00:00:00"
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+    writer = python(
+        WRITER, str(EXAMPLE / "namelist.input"), str(path), stdin=subprocess.PIPE, **pipes
+    )
+    try:
+        assert writer.stdout is not None and writer.stdin is not None
+        assert writer.stdout.readline().strip() == "two frames written"
+        # what any other netCDF reader meets: HDF5's lock, held by the writer
+        code, _, err = finish(python(PLAIN_OPEN, str(path), **pipes))
+        assert code != 0 and "HDF error" in err
+        code, out, err = finish(python(READER, str(path), **pipes))
+        assert code == 0, err
+        answer = json.loads(out)
+        assert answer["field"] == "Times"
+        assert answer["times"] == ["2018-01-01_00:00:00", "2018-01-01_00:10:00"]
+        assert answer["data"] == answer["times"]
+        assert answer["t2"] == [280.0, 281.0]
+        writer.stdin.write("go on\n")
+        writer.stdin.flush()
+        assert finish(writer)[0] == 0
+    finally:
+        writer.kill()
+    assert read_output([path], "times").times[-1] == "2018-01-01_00:20:00"
+    assert read_output([path], "times").field == "Times"

@@ -66,13 +66,34 @@ class Frame:
 
 def write_history(path: Path, frame: Frame, index: int = 0) -> None:
     """Frame `index` of a history file: the first creates the file, later ones append to it."""
-    if index == 0:
-        with netCDF4.Dataset(str(path), "w", format="NETCDF4") as ds:
-            _define(ds, frame)
-            _put(ds, frame, 0)
-        return
-    with netCDF4.Dataset(str(path), "a") as ds:
+    files = HistoryFiles()
+    files.write(path, frame, index, last=True)
+
+
+class HistoryFiles:
+    """wrfout files held open from their first frame to their last, as WRF holds them: while a
+    file fills, other processes meet HDF5's file lock (WRF.md §9). Each frame is synced."""
+
+    def __init__(self) -> None:
+        self._open: dict[Path, netCDF4.Dataset] = {}
+
+    def write(self, path: Path, frame: Frame, index: int, last: bool) -> None:
+        ds = self._open.get(path)
+        if ds is None:
+            if index == 0:
+                ds = netCDF4.Dataset(str(path), "w", format="NETCDF4")
+                _define(ds, frame)
+            else:
+                ds = netCDF4.Dataset(str(path), "a")
+            self._open[path] = ds
         _put(ds, frame, index)
+        ds.sync()
+        if last:
+            self._open.pop(path).close()
+
+    def close(self) -> None:
+        while self._open:
+            self._open.popitem()[1].close()
 
 
 def write_restart(path: Path, frame: Frame, state: Array) -> None:

@@ -18,7 +18,7 @@ from localrun.wrf.sim.exit import die_all, die_by_signal, hang, sleep_until
 from localrun.wrf.sim.log import Rsl
 from localrun.wrf.sim.mpi import COMM, barrier, gather, halo_exchange
 from localrun.wrf.sim.namelist import Knobs
-from localrun.wrf.sim.output import Frame, write_history, write_restart
+from localrun.wrf.sim.output import Frame, HistoryFiles, write_restart
 
 HISTORY_US, RESTART_US = 0.6, 3.2  # serial output cost per grid point (WRF.md §7's w)
 # time_step / (6 dx[km]) from which WRF logs CFL warnings, blows up, blows up at once
@@ -74,6 +74,7 @@ class Integration:
         self.blowup = blowup(case)
         self.warned = warned(case)
         self.total = case.run_seconds
+        self.files = HistoryFiles()
 
     def run(self) -> None:
         top = self.runs[0]
@@ -91,6 +92,7 @@ class Integration:
             self.step(top, t, t_next)
             t, count = t_next, count + 1
             self.check_knobs(t)
+        self.files.close()
         self.log.out(fmt.success(self.case.end))
         barrier()
 
@@ -166,7 +168,9 @@ class Integration:
         per_file = _frames_per_outfile(self.case, d)
         stamp = wrf_time(self.moment(run.history[frame - frame % per_file]))
         name = f"wrfout_d{d.id:02d}_{stamp}"
-        write_history(Path(name), self.frame(run, offset, full), frame % per_file)
+        index = frame % per_file
+        last = index == per_file - 1 or frame == len(run.history) - 1
+        self.files.write(Path(name), self.frame(run, offset, full), index, last)
         sleep_until(began + HISTORY_US * 1e-6 * d.points / self.knobs.speed)
         elapsed = time.perf_counter() - began
         self.log.out(fmt.timing_for(f"Writing {name}", d.id, elapsed))
