@@ -20,7 +20,7 @@ TIMEOUT_S = 300.0
 
 def short_case(target: Path) -> list[Path]:
     """The example case cut to CHECK_MINUTES of model time."""
-    from localrun.cli import copy_example
+    from localrun.cli.example import copy_example
 
     paths = copy_example(target)
     namelist = f90nml.read(target / "namelist.input")

@@ -4,7 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from localrun.cli import build_parser, check_bind, copy_example, main, progress_line
+from localrun.cli import build_parser, main
+from localrun.cli.example import copy_example
+from localrun.cli.progress import progress_line
+from localrun.cli.serve import check_bind
 from localrun.config import SettingsError
 from tests.conftest import FIXTURES, make_settings
 

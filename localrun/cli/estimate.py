@@ -1,0 +1,61 @@
+"""`localrun estimate NAMELIST`: time and cost per core count, from this host's calibration."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from localrun.cli.common import Subparsers
+from localrun.config import Settings, load
+
+
+def register(sub: Subparsers) -> None:
+    estimate = sub.add_parser("estimate", help="time and cost per core count for a namelist")
+    estimate.add_argument("namelist", type=Path)
+    estimate.add_argument("--cores", type=int, help="largest core count to consider")
+    estimate.add_argument("--data-dir", dest="data_dir", help="where calibration runs are kept")
+    estimate.add_argument("--json", action="store_true")
+    estimate.set_defaults(handler=cmd_estimate)
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    from localrun.wrf.estimate import estimate, options_json, render_table
+    from localrun.wrf.namelist import NamelistError, read_case
+
+    try:
+        case = read_case(args.namelist)
+    except (OSError, NamelistError) as exc:
+        print(f"localrun: {exc}", file=sys.stderr)
+        return 2
+    settings = load(flags={"data_dir": args.data_dir} if args.data_dir else {})
+    model = asyncio.run(host_cost_model(settings))
+    options = estimate(case, args.cores or settings.total_cores, model, settings.cost_per_core_hour)
+    if args.json:
+        print(json.dumps(options_json(options), indent=2))
+    else:
+        print(render_table(options))
+        source = f"calibrated on {model.samples} run(s)" if model.samples else "not calibrated"
+        print(f"cost model: c = {model.c * 1e6:.2f} us per point-step per core ({source})")
+    return 0
+
+
+async def host_cost_model(settings: Settings) -> Any:
+    """This host's cost model, refitted on the runs recorded in the data directory."""
+    import socket
+
+    from localrun.service.estimates import calibrated_model
+    from localrun.store import Store
+    from localrun.wrf.estimate import DEFAULT_MODEL
+
+    db = settings.data_path / "localrun.db"
+    if not db.exists():
+        return DEFAULT_MODEL
+    store = await Store.open(db)
+    try:
+        return await calibrated_model(store, socket.gethostname())
+    finally:
+        await store.close()
