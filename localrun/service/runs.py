@@ -210,3 +210,9 @@ class Runs(Inputs):
             await self.store.delete_files(run.id, kind)
         await self.store.update_run(run.id, outputs_deleted_at=time.time())
         return await self.get_run(owner, run_id)
+
+    async def delete_run(self, owner: str, run_id: str) -> None:
+        """delete_outputs, then the run's folder and its record (events, files) too."""
+        run = await self.delete_outputs(owner, run_id)
+        await asyncio.to_thread(files.remove_tree, self.paths(run.id).root)
+        await self.store.delete_run(run.id)

@@ -594,6 +594,10 @@ class Store:
             ]
         )
 
+    async def delete_run(self, run_id: str) -> None:
+        """The run's record, with its events and files, as if never made."""
+        await self._run_write([("DELETE FROM runs WHERE id = ?", (run_id,))])
+
     # output files
 
     async def register_files(

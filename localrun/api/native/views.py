@@ -106,8 +106,13 @@ async def get_run(request: web.Request) -> web.Response:
 
 @routes.delete("/runs/{id}")
 async def delete_run(request: web.Request) -> web.Response:
+    """The run's files; with record=true its record and events too (204)."""
     svc = service(request)
-    run = await svc.delete_outputs(await owner(request), request.match_info["id"])
+    who = await owner(request)
+    if boolean(request.query.get("record", "false"), "record"):
+        await svc.delete_run(who, request.match_info["id"])
+        return web.Response(status=204)
+    run = await svc.delete_outputs(who, request.match_info["id"])
     return await _run_response(request, run)
 
 
