@@ -25,6 +25,7 @@ import f90nml
 from localrun.wrf.decomposition import Layout, layout, patch_problem
 from localrun.wrf.namelist import Case, Domain, NamelistError, read_case, wrf_time
 from localrun.wrf.sim import log as fmt
+from localrun.wrf.sim.cost import RESTART_US
 from localrun.wrf.sim.domains import DomainRun, build_runs, calibrate
 from localrun.wrf.sim.exit import die_all, die_root, park, sleep_until
 from localrun.wrf.sim.grid import Patch, patches, per_domain, split
@@ -39,7 +40,7 @@ from localrun.wrf.sim.namelist import (
     read_knobs,
 )
 from localrun.wrf.sim.output import read_restart, size_mismatches
-from localrun.wrf.sim.run import RESTART_US, Integration
+from localrun.wrf.sim.run import Integration
 from localrun.wrf.typos import QUILT_READ_GROUPS
 
 INPUT_US = 0.5  # reading an input or restart file, per grid point (restart: RESTART_US)

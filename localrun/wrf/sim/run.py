@@ -13,6 +13,7 @@ import numpy as np
 from localrun.wrf.namelist import Case, Domain, wrf_time
 from localrun.wrf.sim import grid as grid
 from localrun.wrf.sim import log as fmt
+from localrun.wrf.sim.cost import HISTORY_US, RESTART_US, storm_factor
 from localrun.wrf.sim.domains import DomainRun
 from localrun.wrf.sim.exit import die_all, die_by_signal, hang, sleep_until
 from localrun.wrf.sim.log import Rsl
@@ -20,7 +21,6 @@ from localrun.wrf.sim.mpi import COMM, barrier, gather, halo_exchange
 from localrun.wrf.sim.namelist import Knobs
 from localrun.wrf.sim.output import Frame, HistoryFiles, write_restart
 
-HISTORY_US, RESTART_US = 0.6, 3.2  # serial output cost per grid point (WRF.md §7's w)
 # time_step / (6 dx[km]) from which WRF logs CFL warnings, blows up, blows up at once
 # (WRF.md §9: dx 2 km, time_step 22 and 23 warn and succeed, 24 aborts, 40 segfaults)
 WARNS, STABLE, SLOW_BLOWUP = 1.8, 2.0, 2.75
@@ -106,7 +106,7 @@ class Integration:
         self.log.out(*fmt.tiles(run.patch.ips, run.patch.ipe, run.patch.jps, run.patch.jpe))
 
     def step(self, run: DomainRun, t0: float, t1: float) -> None:
-        self.solve(run, t1 - t0)
+        self.solve(run, t1 - t0, self.storm(t0))
         for child in run.children:
             if child.begin - _EPS <= t0 and t1 <= child.finish + _EPS:
                 self.nest_steps(child, t0, t1)
@@ -132,8 +132,11 @@ class Integration:
         for k in range(ratio):
             self.step(child, t0 + k * (t1 - t0) / ratio, t0 + (k + 1) * (t1 - t0) / ratio)
 
-    def solve(self, run: DomainRun, dt: float) -> None:
-        deadline = time.perf_counter() + run.step_target
+    def storm(self, offset: float) -> float:
+        return storm_factor((self.moment(offset) - self.simulation_start).total_seconds() / 3600)
+
+    def solve(self, run: DomainRun, dt: float, growth: float = 1.0) -> None:
+        deadline = time.perf_counter() + run.step_target * growth
         halo_exchange(run.state, run.patch)
         grid.close_edges(run.state, run.patch)
         kd, cu = grid.coefficients(run.domain, dt)
