@@ -58,15 +58,34 @@ def run_check(client: Client, as_json: bool = False) -> int:
             ("run to the end", lambda: _wait(client, state)),
             ("outputs written", lambda: _outputs(client, state)),
         ]
-        for name, action in checks:
-            if not step(name, action):
-                break
+        try:
+            for name, action in checks:
+                if not step(name, action):
+                    break
+        except KeyboardInterrupt:
+            return _interrupted(client, state)
     if as_json:
         print(json.dumps(steps, indent=2))
     ok = all(s["ok"] for s in steps) and len(steps) == 6
     if not as_json:
-        print("localrun check passed" if ok else "localrun check FAILED", file=sys.stderr)
+        failed = next((s for s in steps if not s["ok"]), None)
+        why = f" at {failed['step']}: {failed['detail']}" if failed else ""
+        print("localrun check passed" if ok else f"localrun check FAILED{why}", file=sys.stderr)
     return 0 if ok else 1
+
+
+def _interrupted(client: Client, state: dict[str, Any]) -> int:
+    """Ctrl-C: check's own run is stopped, not left behind."""
+    run = state.get("run")
+    if run is None:
+        print("localrun check interrupted", file=sys.stderr)
+        return 130
+    try:
+        client.stop(run["id"])
+        print(f"localrun check interrupted: stopped its run {run['id']}", file=sys.stderr)
+    except ClientError as exc:
+        print(f"localrun check interrupted; run {run['id']}: {exc.message}", file=sys.stderr)
+    return 130
 
 
 def _health(client: Client) -> str:

@@ -63,14 +63,14 @@ class Client:
         if self.url.startswith("https:"):
             self.context = ssl.create_default_context(cafile=os.environ.get("REQUESTS_CA_BUNDLE"))
 
-    def _request(
+    def _prepare(
         self,
         method: str,
         path: str,
         body: bytes | Iterator[bytes] | None = None,
         headers: dict[str, str] | None = None,
         query: dict[str, Any] | None = None,
-    ) -> bytes:
+    ) -> urllib.request.Request:
         target = self.url + path
         if query:
             target += "?" + urllib.parse.urlencode(
@@ -80,16 +80,30 @@ class Client:
         request.add_header("Authorization", f"Bearer {self.token}")
         for name, value in (headers or {}).items():
             request.add_header(name, value)
+        return request
+
+    def _open(self, request: urllib.request.Request) -> Any:
         try:
-            with urllib.request.urlopen(
-                request, timeout=self.timeout, context=self.context
-            ) as resp:
-                data: bytes = resp.read()
-                return data
+            return urllib.request.urlopen(request, timeout=self.timeout, context=self.context)
         except urllib.error.HTTPError as exc:
             raise ClientError(exc.code, _error_message(exc.read())) from None
         except urllib.error.URLError as exc:
             raise ClientError(0, f"cannot reach localrun at {self.url}: {exc.reason}") from None
+        except (ConnectionError, TimeoutError) as exc:
+            raise ClientError(0, f"cannot reach localrun at {self.url}: {exc}") from None
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | Iterator[bytes] | None = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, Any] | None = None,
+    ) -> bytes:
+        request = self._prepare(method, path, body, headers, query)
+        with self._open(request) as resp:
+            data: bytes = resp.read()
+            return data
 
     def call(self, method: str, path: str, payload: Any = None, **kw: Any) -> Any:
         """Any JSON call of the API: payload as the JSON body, the decoded answer back."""
@@ -141,6 +155,27 @@ class Client:
         query = {"name": name, "offset": offset, "follow": follow}
         result: dict[str, Any] = self.call("GET", f"/localrun/v1/runs/{run_id}/logs", query=query)
         return result
+
+    def delete(self, run_id: str, record: bool = False) -> None:
+        """The run's files; with record, the run itself (its record and events) too."""
+        query = {"record": "true"} if record else None
+        self._request("DELETE", f"/localrun/v1/runs/{run_id}", query=query)
+
+    def download(self, run_id: str, path: str, dest: Path) -> int:
+        """One output file to dest, streamed; its size."""
+        quoted = urllib.parse.quote(path)
+        request = self._prepare("GET", f"/localrun/v1/runs/{run_id}/files/{quoted}")
+        size = 0
+        tmp = dest.with_name(dest.name + ".part")
+        try:
+            with self._open(request) as resp, open(tmp, "wb") as handle:
+                while chunk := resp.read(1 << 20):
+                    handle.write(chunk)
+                    size += len(chunk)
+            tmp.replace(dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return size
 
     def files(self, run_id: str) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self.call("GET", f"/localrun/v1/runs/{run_id}/files")[

@@ -78,11 +78,29 @@ async def _serve(settings: Settings, demo: bool) -> None:
         scheme = "https" if context else "http"
         bound = ", ".join(_url(scheme, address) for address in runner.addresses)
         log.info("localrun listening on %s", bound)
+        write_url(settings, scheme, runner.addresses)
         notify_systemd("READY=1")
         await stop.wait()
+        log.info("localrun stopping; runs still alive go on and are adopted at the next start")
         notify_systemd("STOPPING=1")
     finally:
         await runner.cleanup()
+    log.info("localrun stopped")
+
+
+def write_url(settings: Settings, scheme: str, addresses: list[object]) -> None:
+    """The URL clients reach this daemon at, in DATA_DIR/daemon.url beside the lock, so that
+    `token create --save` on the data directory records this daemon's port."""
+    for address in addresses:
+        if isinstance(address, tuple):
+            host, port = str(address[0]), int(address[1])
+            if host in {"0.0.0.0", "::"}:
+                host = "127.0.0.1" if host == "0.0.0.0" else "::1"
+            url = _url(scheme, (host, port))
+            tmp = settings.data_path / "daemon.url.tmp"
+            tmp.write_text(url + "\n")
+            tmp.replace(settings.data_path / "daemon.url")
+            return
 
 
 def _url(scheme: str, address: object) -> str:

@@ -12,11 +12,14 @@ from typing import NoReturn
 from localrun import __version__
 from localrun.cli import (
     check,
+    completion,
     estimate,
     example,
     inspect,
+    logs,
     runs,
     serve,
+    submit,
     tls,
     tokens,
     users,
@@ -31,12 +34,15 @@ GROUPS: tuple[ModuleType, ...] = (
     serve,
     tokens,
     users,
+    submit,
     runs,
+    logs,
     check,
     tls,
     example,
     inspect,
     estimate,
+    completion,
 )
 
 
@@ -57,7 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv
     handler: Callable[[argparse.Namespace], int] = args.handler
     try:
         return int(handler(args))
@@ -79,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
 
         if isinstance(exc, ClientError):
             err(exc.message)
+            return 1
+        if isinstance(exc, OSError):  # a file the user named, unreadable or unwritable
+            where = f": {exc.filename}" if exc.filename else ""
+            err(f"{exc.strerror or exc}{where}")
             return 1
         raise
 
