@@ -106,7 +106,7 @@ def table(runs: list[dict[str, Any]], owners: bool = False) -> str:
             executable_text(run),
         ]
         rows.append(row + ([str(run.get("owner"))] if owners else []))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=False)).rstrip() for r in rows]
     return "\n".join(lines) if runs else lines[0] + "\n(no runs)"
 

@@ -114,6 +114,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
         return 0
     out = sys.stderr if (args.json or args.wait) else sys.stdout
     print(f"run {run['id']} ({run['name']})", file=out, flush=True)
+    if args.wait and not args.json:
+        print(run["id"], flush=True)  # for a script: the id on stdout, the rest on stderr
     run = watch(client, run["id"], out, args.wait)
     print(ending(run), file=out)
     if args.json:
