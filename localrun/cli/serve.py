@@ -112,18 +112,19 @@ def detach(args: argparse.Namespace, settings: Settings) -> int:
     if args.log_file is None:
         argv += ["--log-file", str(log_file)]
     url_file = settings.data_path / URL_FILE
-    started = time.time()
-    with open(os.devnull, "rb") as null_in, open(os.devnull, "wb") as null_out:
-        proc = subprocess.Popen(
+    before = url_file.stat().st_mtime_ns if url_file.exists() else -1
+    with open(os.devnull, "rb") as null_in, open(log_file, "ab") as log_out:
+        proc = subprocess.Popen(  # what it says before its logging starts goes to the log too
             [sys.executable, "-m", "localrun", *argv],
             stdin=null_in,
-            stdout=null_out,
-            stderr=null_out,
+            stdout=log_out,
+            stderr=log_out,
             start_new_session=True,
         )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if url_file.exists() and url_file.stat().st_mtime >= started - 1 and proc.poll() is None:
+        written = url_file.exists() and url_file.stat().st_mtime_ns != before
+        if written and proc.poll() is None:
             url = url_file.read_text().strip()
             print(f"localrun serving at {url} (pid {proc.pid}); log in {log_file}")
             print(f"stop it with: kill {proc.pid}", file=sys.stderr)
