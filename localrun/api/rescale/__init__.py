@@ -18,8 +18,9 @@ How Rescale's objects map onto localrun:
   working directory; any other archive is unpacked as it is. No member may land outside.
 * A job is a localrun job with one run of kind "shell" per combination of its variables; the
   run's id in Rescale's API is its index in the job, "1", "2", ... The command runs with
-  `/bin/sh -c` in the run's work/, where `wrf.exe`, `mpirun` and `mpiexec` name the configured
-  model and launcher.
+  `/bin/sh -c`, under `set -e` (a failing step, such as a `cd` into a folder that is not
+  there, ends the run failed with its exit status), in the run's work/, where `wrf.exe`,
+  `mpirun` and `mpiexec` name the configured model and launcher.
   A run reserves `hardware.coresPerSlot` cores in a sweep and `hardware.cores` otherwise;
   `walltime` is in hours. Analyses: `wrf` (any version; versions without a configured
   executable run the built-in simulator) and `user_included` (your own command; `wrf.exe` is

@@ -120,7 +120,9 @@ def job_request(svc: Service, body: dict[str, Any]) -> dict[str, Any]:
         "name": name,
         "model": WRF,
         "version": version if code == WRF else newest,
-        "command": command,
+        # set -e: a step that fails (a `cd` into a folder that is not there) fails the run with
+        # its exit status, rather than the next steps running where they should not
+        "command": f"set -e\n{command}" if command.strip() else command,
         "cores": cores,
         "walltime_s": None if hours is None else math.ceil(hours * 3600),
         "file_ids": spec["inputFiles"],
