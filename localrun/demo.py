@@ -27,19 +27,26 @@ async def demo_run(service: Service) -> None:
         log.exception("the demo run could not be completed")
 
 
+async def demo_owner(service: Service) -> str:
+    """The owner of the first token made, so that its CLI sees the demo run; else "demo"."""
+    active = [t for t in await service.tokens.listing() if not t.get("revoked_at")]
+    return str(active[0]["owner"]) if active else DEMO_OWNER
+
+
 async def _demo(service: Service) -> None:
-    run = await service.create_run(DEMO_OWNER, "localrun", name="example")
+    owner = await demo_owner(service)
+    run = await service.create_run(owner, "localrun", name="example")
     source = resources.files("localrun") / "example_case"
     for name in EXAMPLE:
         data = (source / name).read_bytes()
-        await service.upload_input(DEMO_OWNER, run.id, name, _file_chunks(data))
+        await service.upload_input(owner, run.id, name, _file_chunks(data))
     cores = min(2, service.settings.total_cores)
-    run = await service.start(DEMO_OWNER, run.id, cores=cores)
-    log.info("demo: example run %s submitted on %d core(s)", run.id, cores)
+    run = await service.start(owner, run.id, cores=cores)
+    log.info("demo: example run %s of %s submitted on %d core(s)", run.id, owner, cores)
     last = -1.0
     while not run.terminal:
         await asyncio.sleep(1)
-        run = await service.get_run(DEMO_OWNER, run.id)
+        run = await service.get_run(owner, run.id)
         progress = run.progress or {}
         percent = float(progress.get("percent") or 0.0)
         if percent != last:
@@ -58,4 +65,12 @@ async def _demo(service: Service) -> None:
     log.info("demo: run %s ended %s%s", run.id, run.state, message)
     outputs = service.output_entries(run)
     log.info("demo: it wrote %d files in %s", len(outputs), service.paths(run.id).work)
-    log.info("demo: create a token with `localrun token create NAME --save` to use the CLI")
+    if owner == DEMO_OWNER:
+        log.info(
+            "demo: the run belongs to %r; see it with `localrun token create NAME --owner %s "
+            "--save`, then `localrun list`",
+            DEMO_OWNER,
+            DEMO_OWNER,
+        )
+    else:
+        log.info("demo: see it with `localrun status %s` (a token of %s)", run.id, owner)
