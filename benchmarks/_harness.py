@@ -133,7 +133,7 @@ class Daemon:
         self.env = {
             **os.environ,
             "LOCALRUN_DATA_DIR": str(self.data_dir),
-            "LOCALRUN_CONFIG": str(self.root / "absent.toml"),
+            "LOCALRUN_CONFIG": "",
             "XDG_CONFIG_HOME": str(self.root / "config"),
             "LOCALRUN_LOG_LEVEL": "warning",
         }

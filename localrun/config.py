@@ -220,9 +220,11 @@ def load(
     """Resolve every setting; later sources win: default, file, environment, flags."""
     environ = os.environ if environ is None else environ
     values: dict[str, Any] = {}
-    path = Path(config_file or environ.get("LOCALRUN_CONFIG") or _default_config_file())
-    if config_file or path.exists():
-        values.update(_read_file(path))
+    named = config_file or environ.get("LOCALRUN_CONFIG")
+    if named:  # a file asked for by name must be there
+        values.update(_read_file(Path(named)))
+    elif named is None and Path(_default_config_file()).exists():  # LOCALRUN_CONFIG="": none
+        values.update(_read_file(Path(_default_config_file())))
     for setting in SETTINGS:
         if setting.env in environ and environ[setting.env] != "":
             values[setting.name] = cast(setting, environ[setting.env], setting.env)

@@ -157,7 +157,7 @@ def daemon(tmp_path: Path, daemon_env: dict[str, str]) -> Iterator[Daemon]:
         "LOCALRUN_SIM_SPEED": "10",
         "LOCALRUN_POLL_INTERVAL_S": "0.2",
         "LOCALRUN_STOP_GRACE_S": "3",
-        "LOCALRUN_CONFIG": str(data_dir / "absent.toml"),
+        "LOCALRUN_CONFIG": "",  # no settings file
         "XDG_CONFIG_HOME": str(tmp_path / "config"),
         **daemon_env,
     }

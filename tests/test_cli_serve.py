@@ -28,7 +28,7 @@ def test_allow_remote_is_a_flag_without_a_value() -> None:
 def test_a_missing_mpirun_is_refused_at_start(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("LOCALRUN_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("LOCALRUN_CONFIG", "")
     argv = ["serve", "--data-dir", str(tmp_path), "--mpirun", "/nope/mpiexec"]
     assert main(argv) == 1
     err = capsys.readouterr().err
@@ -106,3 +106,14 @@ def test_detach_with_a_log_file(daemon: Daemon, tmp_path: Path) -> None:
         again = daemon.localrun("serve", "--detach", "--port", taken, "--log-file", str(log_file))
     assert again.returncode == 1, again.stdout
     assert "exited at start-up" in again.stderr and "address already in use" in again.stderr
+
+
+def test_a_missing_localrun_config_file_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOCALRUN_CONFIG", str(tmp_path / "nope.toml"))
+    assert main(["serve", "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.strip() == f"localrun: bad setting: config file {tmp_path / 'nope.toml'} does not exist"
+    )

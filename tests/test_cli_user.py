@@ -14,7 +14,7 @@ from localrun.service.accounts import accounts_at
 
 def user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str, stdin: str = "") -> int:
     monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    monkeypatch.setenv("LOCALRUN_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("LOCALRUN_CONFIG", "")
     return main(["user", *args, "--data-dir", str(tmp_path / "data")])
 
 
@@ -55,7 +55,7 @@ def test_the_password_is_asked_twice_at_a_terminal(
     tty = io.StringIO()
     monkeypatch.setattr(tty, "isatty", lambda: True)
     monkeypatch.setattr("sys.stdin", tty)
-    monkeypatch.setenv("LOCALRUN_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("LOCALRUN_CONFIG", "")
     assert main(["user", "create", "bob", "--data-dir", str(tmp_path / "data")]) == 0
     differ = iter(["one long password", "another one"])
     monkeypatch.setattr("getpass.getpass", lambda prompt="": next(differ))
