@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import socket
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -16,11 +18,13 @@ from localrun import runs
 from localrun.config import Settings
 from localrun.errors import NoSpace
 from localrun.executor import Executor, Exited, LaunchRequest, Queued
+from localrun.executor.prepare import model_executable, simulator_executable
 from localrun.files import run_paths
 from localrun.runs import Run, State, StopReason
 from localrun.store import Store
 from localrun.wrf.estimate import DEFAULT_MODEL, CostModel, Sample, fit
 from localrun.wrf.monitor import Monitor, Outcome
+from localrun.wrf.time_left import Conditions
 
 log = logging.getLogger("localrun.supervisor")
 
@@ -38,6 +42,8 @@ class Watch:
     last_activity: float
     stop_task: asyncio.Task[None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    cpu_shares: list[float] = field(default_factory=list)  # of its cores, per sample
+    oversubscribed: bool = False  # more ranks than cores on the machine at some time
 
 
 class Supervisor:
@@ -80,8 +86,9 @@ class Supervisor:
         await asyncio.gather(*self._background, return_exceptions=True)
 
     async def recalibrate(self) -> None:
-        """Refit the cost model on this host's recent finished runs."""
-        samples = [Sample.from_dict(d) for d in await self.store.samples(self.host)]
+        """Refit the cost model on this host's recent finished runs (fit keeps the trusted)."""
+        newest_first = await self.store.samples(self.host)
+        samples = [Sample.from_dict(d) for d in reversed(newest_first)]
         self.cost_model = fit(samples, host=self.host)
 
     def kick(self) -> None:
@@ -110,9 +117,24 @@ class Supervisor:
 
     async def tick(self) -> None:
         await self.executor.refresh([w.ref for w in self._watches.values()])
+        slowdown = self._oversubscription()
         for watch in list(self._watches.values()):
-            await self._watch(watch)
+            await self._watch(watch, slowdown)
         await self._schedule()
+
+    def _oversubscription(self) -> float:
+        """Ranks running on this machine over its cores when above 1 (the running watches
+        are marked), else 1. Runs a scheduler places elsewhere do not count."""
+        if not self.executor.counts_cores:
+            return 1.0
+        running = [w for w in self._watches.values() if w.extra.get("state") != State.QUEUED]
+        ranks = sum(int(w.extra.get("cores", 0)) for w in running)
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        if not cores or ranks <= cores:
+            return 1.0
+        for watch in running:
+            watch.oversubscribed = True
+        return ranks / cores
 
     # adoption after a restart
 
@@ -252,11 +274,15 @@ class Supervisor:
     def _monitor(self, run: Run) -> Monitor:
         paths = run_paths(self.settings.data_path, run.id)
         shell = run.kind == "shell"
-        return Monitor(paths.work, paths.input, run.cores, self.cost_model, shell=shell)
+        simulator = model_executable(self.settings, run) == simulator_executable()
+        speed = self.settings.sim_speed if simulator else None
+        return Monitor(
+            paths.work, paths.input, run.cores, self.cost_model, shell=shell, simulator_speed=speed
+        )
 
     # watching
 
-    async def _watch(self, watch: Watch) -> None:
+    async def _watch(self, watch: Watch, slowdown: float = 1.0) -> None:
         exited = await self.executor.poll(watch.ref)
         if isinstance(exited, Queued):
             await self._queued(watch, exited)
@@ -266,13 +292,16 @@ class Supervisor:
         if queued and not refused and not await self._left_queue(watch):
             return
         sample = await self.executor.sample(watch.ref)
-        progressed, progress = await asyncio.to_thread(_read_logs, watch.monitor)
         now = time.monotonic()
+        conditions = Conditions(now - watch.started, watch.walltime_s, slowdown)
+        progressed, progress = await asyncio.to_thread(_read_logs, watch.monitor, conditions)
         if progressed:
             watch.last_activity = now
         changes: dict[str, Any] = {"progress": progress}
         if sample.alive:
             cpu = sample.cpu_percent
+            if cpu is not None and exited is None:
+                watch.cpu_shares.append(cpu / (100.0 * max(watch.extra.get("cores", 1), 1)))
             changes["usage"] = {
                 "cpu_percent": None if cpu is None else round(cpu, 1),
                 "rss_bytes": sample.rss_bytes,
@@ -366,7 +395,7 @@ class Supervisor:
         run = await self.store.get_run(watch.run_id)
         if run is None:
             return
-        await self._finish(run, exited, watch.monitor, stop_reason=run.stop_reason)
+        await self._finish(run, exited, watch.monitor, stop_reason=run.stop_reason, watch=watch)
         self.kick()
 
     async def _finish(
@@ -375,6 +404,7 @@ class Supervisor:
         exited: Exited | None,
         monitor: Monitor | None,
         stop_reason: StopReason | None,
+        watch: Watch | None = None,
     ) -> None:
         exit_code = None if exited is None else exited.exit_code
         scheduler = None if exited is None else exited.state
@@ -409,8 +439,14 @@ class Supervisor:
             wall_s = time.time() - (run.started_at or 0) if watched_to_the_end else None
             succeeded = outcome.state == State.SUCCEEDED
             sample = None
-            if succeeded:
-                sample = await asyncio.to_thread(monitor.calibration_sample, self.host, wall_s)
+            if succeeded and watch is not None:
+                sample = await asyncio.to_thread(
+                    monitor.calibration_sample,
+                    self.host,
+                    wall_s,
+                    cpu_share=statistics.median(watch.cpu_shares) if watch.cpu_shares else None,
+                    oversubscribed=watch.oversubscribed,
+                )
             if sample is not None:
                 await self.store.add_sample(run.id, self.host, sample)
                 await self.recalibrate()
@@ -419,10 +455,10 @@ class Supervisor:
 # The functions below read files; the supervisor runs them off the event loop.
 
 
-def _read_logs(monitor: Monitor) -> tuple[bool, dict[str, Any]]:
+def _read_logs(monitor: Monitor, conditions: Conditions) -> tuple[bool, dict[str, Any]]:
     """Whether WRF logged a new step since the last read, and the run's progress now."""
     progressed = monitor.poll()
-    return progressed, monitor.snapshot()
+    return progressed, monitor.snapshot(conditions)
 
 
 def _conclude(
@@ -430,7 +466,7 @@ def _conclude(
 ) -> tuple[Outcome, dict[str, Any]]:
     monitor.poll()
     outcome = monitor.outcome(exit_code, read_tail(stdout, LAUNCHER_TAIL_BYTES), stop_reason)
-    return outcome, monitor.snapshot()
+    return outcome, monitor.snapshot(ended=outcome.state)
 
 
 def read_tail(path: Path, size: int) -> str | None:

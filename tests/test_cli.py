@@ -71,7 +71,9 @@ def test_estimate_uses_this_hosts_calibration(
     namelist = FIXTURES / "case_quarter_ss" / "namelist.input"
     case = read_case(namelist)
     host = socket.gethostname()
-    sample = make_sample(case, host=host, cores=2, median_step_s={1: 0.5}, wall_s=300.0)
+    sample = make_sample(
+        case, host=host, cores=2, median_step_s={1: 0.5}, wall_s=300.0, model="real"
+    )
 
     async def record() -> None:
         store = await Store.open(tmp_path / "localrun.db")

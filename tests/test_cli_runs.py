@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -77,6 +78,7 @@ def test_rm_and_prune(daemon: Daemon, case: Path) -> None:
     assert done.returncode == 1 and "rm --force" in done.stderr
     assert ok(daemon, "rm", "--force", live).strip() == f"{live}: deleted"
     ended = submit(daemon, case, "--wait")
+    time.sleep(1.1)  # --older-than 1s counts from the run's end
     dry = ok(daemon, "prune", "--older-than", "1s", "--dry-run")
     assert dry.startswith(f"would delete {ended}")
     assert ok(daemon, "prune", "--older-than", "30d") == ""

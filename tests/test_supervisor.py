@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from localrun.api.keys import SERVICE
 from localrun.app import init_app
 from localrun.runs import Run
 from localrun.service import Service
+from localrun.wrf.estimate import Sample, untrusted
 from tests.conftest import EXAMPLE, make_settings
 
 
@@ -100,16 +102,51 @@ async def test_queue_is_first_come_first_served(aiohttp_client: Any, tmp_path: P
     assert abs(finished[1].started_at - finished[2].started_at) < 2  # type: ignore[operator]
 
 
-async def test_finished_run_calibrates_the_estimator(aiohttp_client: Any, tmp_path: Path) -> None:
+async def test_a_simulator_run_is_sampled_but_does_not_calibrate(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
     service = await start_service(aiohttp_client, tmp_path)
     before = service.supervisor.cost_model
-    run = await service.create_run("a", "localrun")
+    run = await service.create_run("a", "localrun", version="sim")
     await inputs(service, "a", run.id, minutes=10)
     await service.start("a", run.id, cores=2)
     assert (await until_terminal(service, "a", run.id)).state == "succeeded"
     await asyncio.sleep(0)
-    after = service.supervisor.cost_model
-    assert after.samples == 1 and after != before
+    stored = await service.store.samples(service.supervisor.host)
+    assert len(stored) == 1 and stored[0]["model"] == "simulator"
+    assert service.supervisor.cost_model == before
+
+
+async def test_a_configured_real_model_calibrates_the_estimator(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    import shutil
+
+    from localrun.executor.prepare import simulator_executable
+
+    wrf = tmp_path / "wrf.exe"  # a configured model, so to localrun a real one
+    shutil.copy(simulator_executable(), wrf)
+    service = await start_service(aiohttp_client, tmp_path, models=f"wrf:4.7.1={wrf}")
+    before = service.supervisor.cost_model
+    run = await service.create_run("a", "localrun")
+    await inputs(service, "a", run.id, minutes=10)
+    await service.start("a", run.id, cores=1)
+    ended = await until_terminal(service, "a", run.id)
+    assert ended.state == "succeeded", ended
+    await asyncio.sleep(0)
+    stored = await service.store.samples(service.supervisor.host)
+    assert len(stored) == 1 and stored[0]["model"] == "real"
+    sample = Sample.from_dict(stored[0])
+    assert sample.cpu_share is not None and not sample.oversubscribed
+    # The stand-in sleeps where WRF's ranks busy-wait, so it may count as starved of CPU.
+    trusted = untrusted(sample) is None
+    assert service.supervisor.cost_model.samples == (1 if trusted else 0)
+    # Given the same sample with the CPU a real run has, it calibrates.
+    busy = dataclasses.replace(sample, cpu_share=1.0)
+    await service.store.add_sample(run.id, service.supervisor.host, dataclasses.asdict(busy))
+    await service.supervisor.recalibrate()
+    assert service.supervisor.cost_model.samples >= 1
+    assert service.supervisor.cost_model != before
 
 
 def test_the_launcher_log_is_read_from_its_tail_only(tmp_path: Path) -> None:

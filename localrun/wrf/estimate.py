@@ -2,11 +2,23 @@
 
 The cost model (WRF.md §7), for P ranks:
 
-    T(P) = t_start + c·W / (P·E(P)) + w·Σ_d N_d·(frames_d + 1)
+    T(P) = t_start + c·G·W / (P·E(P)) + w·Σ_d N_d·(frames_d + 1 + r·restarts_d)
 
 with N_d = e_we·e_sn·e_vert grid points of domain d, W = Σ_d N_d·steps_d grid-point-steps,
-frames_d the history frames domain d writes (+1 for reading its input), and the parallel
-efficiency E(P) = 1 / (1 + k·(a+b)/(a·b)) for the smallest patch a×b of the layout WRF picks.
+frames_d the history frames domain d writes (+1 for reading its input), restarts_d its restart
+writes (each costs r history frames: a wrfrst holds the full state, 18.5 MB against a 4.4 MB
+wrfout in the fixtures, 0.50 s against 0.12 s to write), and the parallel efficiency
+E(P) = 1 / (1 + k·(a+b)/(a·b)) for the smallest patch a×b of the layout WRF picks.
+
+G is the growth of the step time as the run's weather develops (WRF.md §9: em_quarter_ss's
+supercell steps at a flat rate for ten model minutes, then slower, up to about a fifth by 40
+minutes): G = 1 + growth·(mean of the ramp over the run's model hours), the ramp rising from 0
+at STORM_FROM_H to 1 at STORM_FULL_H after the simulation start. `c` is the flat-rate cost;
+`growth` starts at GROWTH_PRIOR and is learnt from runs that went past STORM_FULL_H.
+
+Calibration (`fit`) learns c, w, r, growth and t_start from finished runs that tell the truth
+about this host (`untrusted`): real-model runs only (the simulator's cost is its own, see
+`simulator_model`), not oversubscribed, not starved of CPU.
 
 Default c: WRF.md quotes 4.5–8 µs per grid-point-step for real-data physics on cluster nodes,
 but the idealised fixture case on this kind of machine measures 0.87–0.97 µs (0.153 s per step
@@ -37,6 +49,13 @@ from localrun.wrf.namelist import Case, Domain
 DEFAULT_C = 1.0e-6
 KNEE = 0.10
 SMALLEST_STRIP_PRIME = 5
+RESTART_FRAMES = 4.0
+GROWTH_PRIOR = 0.2  # the fixtures' 2-hour means against their first ten minutes: +16 to +19 %
+STORM_FROM_H, STORM_FULL_H = 10 / 60, 40 / 60
+MIN_CPU_SHARE = 0.8  # of P busy cores: below it a run was starved of CPU (ranks busy-wait)
+MIN_EARLY_STEPS = 5
+SIM_START_S = 1.5  # the simulator's start-up (Python, MPI, numpy), not scaled by its speed
+REAL, SIMULATOR = "real", "simulator"  # Sample.model
 
 
 @dataclass(frozen=True)
@@ -48,6 +67,8 @@ class CostModel:
     t_start: float = 3.0
     k: float = 1.8
     samples: int = 0
+    growth: float = GROWTH_PRIOR
+    restart_frames: float = RESTART_FRAMES
 
 
 DEFAULT_MODEL = CostModel()
@@ -69,9 +90,15 @@ class Option:
 
 @dataclass(frozen=True)
 class DomainSample:
-    """One domain of a finished run. `median_step_s` is the median of its `Timing for main`
-    lines, which for a parent include its nests' steps (as WRF prints them); `write_s` is the
-    total of its `Timing for Writing wrfout_dNN` lines when the monitor kept them."""
+    """One domain of a finished run.
+
+    `median_step_s` and `mean_step_s` are over its `Timing for main` lines, which for a parent
+    include its nests' steps (as WRF prints them); `early_step_s` is the median of its steps
+    before STORM_FROM_H (none when the run started later or took too few). `write_s` is the
+    TOTAL of its `Timing for Writing wrfout_dNN` lines, over the `frames` history writes they
+    count (so w = write_s / (points·frames)); `restart_s` likewise the total of its `Timing for
+    Writing restart` lines, over `restarts` writes.
+    """
 
     id: int
     parent_id: int
@@ -82,6 +109,10 @@ class DomainSample:
     median_step_s: float
     frames: int = 0
     write_s: float | None = None
+    mean_step_s: float | None = None
+    early_step_s: float | None = None
+    restarts: int = 0
+    restart_s: float | None = None
 
     @property
     def points(self) -> int:
@@ -90,24 +121,57 @@ class DomainSample:
 
 @dataclass(frozen=True)
 class Sample:
-    """What a finished run yields for calibration; `asdict` gives its JSON form."""
+    """What a finished run yields for calibration; `asdict` gives its JSON form.
+
+    `model` is REAL or SIMULATOR ("" when not recorded: such a sample is not trusted);
+    `hours` the model hours after the simulation start that the run covered; `cpu_share` the
+    median CPU its processes used over the run, as a share of `cores` busy cores (None when
+    the executor could not tell); `oversubscribed` whether, at any time of the run, the runs
+    on the machine had more ranks than it has cores.
+    """
 
     host: str
     cores: int
     layout: tuple[int, int]
     domains: tuple[DomainSample, ...]
     wall_s: float | None = None
+    model: str = ""
+    hours: tuple[float, float] | None = None
+    cpu_share: float | None = None
+    oversubscribed: bool = False
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Sample:
         nx, ny = data["layout"]
+        fields = set(DomainSample.__dataclass_fields__)
+        hours = data.get("hours")
+        share = data.get("cpu_share")
         return cls(
             host=str(data["host"]),
             cores=int(data["cores"]),
             layout=(int(nx), int(ny)),
-            domains=tuple(DomainSample(**d) for d in data["domains"]),
+            domains=tuple(
+                DomainSample(**{k: v for k, v in d.items() if k in fields}) for d in data["domains"]
+            ),
             wall_s=None if data.get("wall_s") is None else float(data["wall_s"]),
+            model=str(data.get("model") or ""),
+            hours=None if not hours else (float(hours[0]), float(hours[1])),
+            cpu_share=None if share is None else float(share),
+            oversubscribed=bool(data.get("oversubscribed")),
         )
+
+
+def untrusted(sample: Sample) -> str | None:
+    """Why a run must not calibrate this host's model, or None when it may."""
+    if sample.model != REAL:
+        return "the simulator's cost is its own" if sample.model else "no model recorded"
+    if sample.oversubscribed:
+        return "the machine was oversubscribed"
+    if sample.cpu_share is not None and sample.cpu_share < MIN_CPU_SHARE:
+        return f"starved of CPU ({sample.cpu_share:.0%} of {sample.cores} cores)"
+    if sample.wall_s is not None and sample.wall_s <= 0:
+        return "no wall time"
+    return None
 
 
 # --- the model ------------------------------------------------------------------------------
@@ -152,9 +216,51 @@ def work(case: Case) -> float:
     return sum(d.points * steps[d.id] for d in case.domains)
 
 
-def output_points(case: Case) -> float:
-    """Σ_d N_d·(frames_d + 1): the points written and read, which do not scale with P."""
-    return float(sum(d.points * (history_frames(d) + 1) for d in case.domains))
+def restart_writes(case: Case) -> int:
+    """Restart files the run writes: one per restart_interval of model time."""
+    if case.restart_interval_min <= 0:
+        return 0
+    return int((case.run_seconds + 1e-6) // (case.restart_interval_min * 60))
+
+
+def output_points(case: Case, restart_frames: float = RESTART_FRAMES) -> float:
+    """Σ_d N_d·(frames_d + 1 + r·restarts): the points written and read, which do not scale
+    with P."""
+    restarts = restart_frames * restart_writes(case)
+    return float(sum(d.points * (history_frames(d) + 1 + restarts) for d in case.domains))
+
+
+def model_hours(case: Case) -> tuple[float, float]:
+    """The run's span in model hours after the simulation start (a restart run's is taken
+    from midnight of its start day, the rhythm its history keeps)."""
+    anchor = case.start.replace(hour=0, minute=0, second=0) if case.restart else case.start
+    return (
+        (case.start - anchor).total_seconds() / 3600.0,
+        (case.end - anchor).total_seconds() / 3600.0,
+    )
+
+
+def ramp_mean(h0: float, h1: float) -> float:
+    """Mean over model hours h0..h1 of the storm ramp (0 before STORM_FROM_H, 1 after
+    STORM_FULL_H, linear between)."""
+    if h1 <= h0:
+        return _ramp(h0)
+    return (_ramp_integral(h1) - _ramp_integral(h0)) / (h1 - h0)
+
+
+def _ramp(h: float) -> float:
+    return min(1.0, max(0.0, (h - STORM_FROM_H) / (STORM_FULL_H - STORM_FROM_H)))
+
+
+def _ramp_integral(h: float) -> float:
+    width = STORM_FULL_H - STORM_FROM_H
+    rise = min(max(h - STORM_FROM_H, 0.0), width)
+    return rise * rise / (2.0 * width) + max(h - STORM_FULL_H, 0.0)
+
+
+def growth_factor(model: CostModel, hours: tuple[float, float] | None) -> float:
+    """G: the mean step over those hours against the flat rate."""
+    return 1.0 if hours is None else 1.0 + model.growth * ramp_mean(*hours)
 
 
 def efficiency(a: int, b: int, k: float) -> float:
@@ -171,11 +277,40 @@ def predict(model: CostModel, work_: float, cores: int, eff: float, io_points: f
     return model.t_start + model.c * work_ / (cores * eff) + model.w * io_points
 
 
-def estimate_time(case: Case, cores: int, model: CostModel = DEFAULT_MODEL) -> float:
-    """Estimated wall time in seconds for `cores` ranks, whether or not WRF accepts the layout."""
+def stepping_time(
+    case: Case, cores: int, model: CostModel = DEFAULT_MODEL, done: float = 0.0
+) -> float:
+    """The estimated seconds of time steps alone (no start-up, no output); with `done`, of the
+    steps after that fraction of the run's model time (which step slower once a storm grew)."""
     lay = layout(cores, case.nproc_x, case.nproc_y)
     eff = case_efficiency(case, lay, model.k)
-    return predict(model, work(case), cores, eff, output_points(case))
+    h0, h1 = model_hours(case)
+    done = min(1.0, max(0.0, done))
+    grown = growth_factor(model, (h0 + done * (h1 - h0), h1))
+    return model.c * grown * work(case) * (1.0 - done) / (cores * eff)
+
+
+def output_time(case: Case, model: CostModel = DEFAULT_MODEL) -> float:
+    return model.w * output_points(case, model.restart_frames)
+
+
+def estimate_time(case: Case, cores: int, model: CostModel = DEFAULT_MODEL) -> float:
+    """Estimated wall time in seconds for `cores` ranks, whether or not WRF accepts the layout."""
+    return model.t_start + stepping_time(case, cores, model) + output_time(case, model)
+
+
+def simulator_model(cost_us: float, speed: float) -> CostModel:
+    """The built-in simulator's own cost model (localrun.wrf.sim.cost): what it paces itself
+    by, at its speed factor."""
+    from localrun.wrf.sim import cost  # the simulator's constants; no MPI is imported
+
+    return CostModel(
+        c=cost_us * 1e-6 / speed,
+        w=cost.HISTORY_US * 1e-6 / speed,
+        t_start=SIM_START_S,
+        growth=cost.STORM_GROWTH,
+        restart_frames=cost.RESTART_US / cost.HISTORY_US,
+    )
 
 
 # --- options and the recommendation ---------------------------------------------------------
@@ -279,11 +414,23 @@ def make_sample(
     steps: Mapping[int, int] | None = None,
     frames: Mapping[int, int] | None = None,
     write_s: Mapping[int, float] | None = None,
+    mean_step_s: Mapping[int, float] | None = None,
+    early_step_s: Mapping[int, float] | None = None,
+    restarts: Mapping[int, int] | None = None,
+    restart_s: Mapping[int, float] | None = None,
+    model: str = "",
+    cpu_share: float | None = None,
+    oversubscribed: bool = False,
 ) -> Sample:
     """A Sample from a finished run of `case`; steps and frames default to what the namelist
-    implies (pass the counted ones when the monitor has them)."""
+    implies (pass the counted ones when the monitor has them). `write_s` and `restart_s` are
+    each domain's total write seconds (see DomainSample)."""
     lay = layout(cores, case.nproc_x, case.nproc_y)
     planned = domain_steps(case)
+
+    def pick(values: Mapping[int, Any] | None, d: Domain) -> Any:
+        return values.get(d.id) if values else None
+
     domains = tuple(
         DomainSample(
             id=d.id,
@@ -294,11 +441,25 @@ def make_sample(
             steps=int(steps[d.id]) if steps and d.id in steps else round(planned[d.id]),
             median_step_s=float(median_step_s.get(d.id, 0.0)),
             frames=frames[d.id] if frames and d.id in frames else history_frames(d),
-            write_s=write_s.get(d.id) if write_s else None,
+            write_s=pick(write_s, d),
+            mean_step_s=pick(mean_step_s, d),
+            early_step_s=pick(early_step_s, d),
+            restarts=int(pick(restarts, d) or 0),
+            restart_s=pick(restart_s, d),
         )
         for d in case.domains
     )
-    return Sample(host, cores, (lay.nproc_x, lay.nproc_y), domains, wall_s)
+    return Sample(
+        host,
+        cores,
+        (lay.nproc_x, lay.nproc_y),
+        domains,
+        wall_s,
+        model=model,
+        hours=model_hours(case),
+        cpu_share=cpu_share,
+        oversubscribed=oversubscribed,
+    )
 
 
 def fit(
@@ -308,37 +469,72 @@ def fit(
     host: str | None = None,
     recent: int = 20,
 ) -> CostModel:
-    """Calibrate c, w and t_start on the most recent samples (of `host`, if given).
+    """Calibrate c, w, r, growth and t_start on the most recent trusted samples (oldest first
+    in `samples`; of `host`, if given).
 
-    Robust medians of per-run ratios: c from the stepping time (root domains' median step ×
-    steps, since a parent's step time includes its nests), w from the write times where given,
-    t_start from what is left of the wall time. With no usable sample, `prior` is returned.
+    Robust medians of per-run values: growth from the runs that went past STORM_FULL_H (their
+    mean step against their early one), c from the stepping time (root domains' mean step ×
+    steps, since a parent's step time includes its nests) over G·W, w and r from the write
+    times where given, t_start from what is left of the wall time. With no usable sample,
+    `prior` is returned.
     """
-    chosen = [s for s in samples if host is None or s.host == host][-recent:] if recent else []
-    cs = [c for s in chosen if (c := sample_c(s, prior.k)) is not None]
+    mine = [s for s in samples if (host is None or s.host == host) and untrusted(s) is None]
+    chosen = mine[-recent:] if recent else []
+    grown = [g for s in chosen if (g := sample_growth(s)) is not None]
+    model = replace(prior, growth=max(0.0, median(grown))) if grown else prior
+    cs = [c for s in chosen if (c := sample_c(s, model)) is not None]
     if not cs:
         return prior
     ws = [w for s in chosen for w in sample_ws(s)]
-    model = replace(prior, c=median(cs), w=median(ws) if ws else prior.w, samples=len(cs))
+    model = replace(model, c=median(cs), w=median(ws) if ws else model.w, samples=len(cs))
+    rs = [r for s in chosen for r in sample_restart_frames(s, model.w)]
+    model = replace(model, restart_frames=median(rs)) if rs else model
     starts = [r for s in chosen if (r := _start_residual(s, model)) is not None]
     return replace(model, t_start=max(0.0, median(starts))) if starts else model
 
 
-def sample_c(sample: Sample, k: float) -> float | None:
-    """c implied by one run: stepping time × P × E / W."""
-    stepping = sum(d.steps * d.median_step_s for d in sample.domains if d.parent_id == 0)
+def _root_step(d: DomainSample) -> float:
+    return d.mean_step_s if d.mean_step_s is not None else d.median_step_s
+
+
+def sample_growth(sample: Sample) -> float | None:
+    """The growth a run shows: its mean step over its early one, less 1, per unit of ramp."""
+    if sample.hours is None or sample.hours[1] < STORM_FULL_H:
+        return None
+    root = next((d for d in sample.domains if d.parent_id == 0), None)
+    if root is None or not root.early_step_s or root.mean_step_s is None:
+        return None
+    ramp = ramp_mean(*sample.hours)
+    return (root.mean_step_s / root.early_step_s - 1.0) / ramp if ramp > 0 else None
+
+
+def sample_c(sample: Sample, model: CostModel | float = DEFAULT_MODEL) -> float | None:
+    """c implied by one run: stepping time × P × E / (G·W). (A bare float is k, with G = 1.)"""
+    if not isinstance(model, CostModel):
+        model = replace(DEFAULT_MODEL, k=model, growth=0.0)
+    stepping = sum(d.steps * _root_step(d) for d in sample.domains if d.parent_id == 0)
     work_ = sum(d.points * d.steps for d in sample.domains)
     if stepping <= 0 or work_ <= 0 or sample.cores < 1:
         return None
-    return stepping * sample.cores * _sample_efficiency(sample, k) / work_
+    grown = growth_factor(model, sample.hours)
+    return stepping * sample.cores * _sample_efficiency(sample, model.k) / (work_ * grown)
 
 
 def sample_ws(sample: Sample) -> list[float]:
-    """w implied by each domain's measured write time (seconds per point per frame)."""
+    """w implied by each domain's total history write time (seconds per point per frame)."""
     return [
         d.write_s / (d.points * d.frames)
         for d in sample.domains
         if d.write_s is not None and d.write_s > 0 and d.frames > 0 and d.points > 0
+    ]
+
+
+def sample_restart_frames(sample: Sample, w: float) -> list[float]:
+    """r implied by each domain's restart writes: one restart write in history frames."""
+    return [
+        d.restart_s / (d.restarts * d.points * w)
+        for d in sample.domains
+        if d.restart_s and d.restarts > 0 and d.points > 0 and w > 0
     ]
 
 
@@ -351,7 +547,14 @@ def _sample_efficiency(sample: Sample, k: float) -> float:
 def _start_residual(sample: Sample, model: CostModel) -> float | None:
     if sample.wall_s is None:
         return None
-    work_ = sum(d.points * d.steps for d in sample.domains)
-    io_points = sum(d.points * (d.frames + 1) for d in sample.domains)
-    eff = _sample_efficiency(sample, model.k)
-    return sample.wall_s - predict(replace(model, t_start=0.0), work_, sample.cores, eff, io_points)
+    stepping = sum(d.steps * _root_step(d) for d in sample.domains if d.parent_id == 0)
+    return sample.wall_s - stepping - sum(_output_s(d, model) for d in sample.domains)
+
+
+def _output_s(d: DomainSample, model: CostModel) -> float:
+    """A domain's output seconds: as measured where the log had them, else as modelled; plus
+    reading its input."""
+    frame = model.w * d.points
+    history = d.write_s if d.write_s is not None else frame * d.frames
+    restarts = d.restart_s if d.restart_s is not None else frame * model.restart_frames * d.restarts
+    return frame + history + restarts

@@ -34,7 +34,7 @@ def run_json(svc: Service, run: Run, events: list[Event] | None = None) -> dict[
         "queued_at": iso_z(run.queued_at),
         "started_at": iso_z(run.started_at),
         "ended_at": iso_z(run.ended_at),
-        "progress": run.progress,
+        "progress": progress_json(run),
         "usage": run.usage,
         "exit_code": run.exit_code,
         "error": None,
@@ -53,6 +53,14 @@ def run_json(svc: Service, run: Run, events: list[Event] | None = None) -> dict[
     if events is not None:
         body["events"] = [event_json(e) for e in events]
     return body
+
+
+def progress_json(run: Run) -> dict[str, Any] | None:
+    """The run's progress; a run that ended has no time left (0 when it succeeded)."""
+    if run.progress is None or not run.terminal:
+        return run.progress
+    ended = 0.0 if run.state == State.SUCCEEDED else None
+    return {**run.progress, "remaining_s": ended, "remaining_from": "ended"}
 
 
 def event_json(event: Event) -> dict[str, Any]:
