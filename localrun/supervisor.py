@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from localrun import runs
+from localrun import run_record, runs
 from localrun.config import Settings
 from localrun.errors import NoSpace
 from localrun.executor import Executor, Exited, LaunchRequest, Queued
@@ -208,6 +208,7 @@ class Supervisor:
             error_code="launch",
             error_message=str(exc),
         )
+        await self._write_record(run_id)
 
     async def _launch(self, run: Run) -> None:
         try:
@@ -242,6 +243,7 @@ class Supervisor:
         if isinstance(first, Queued):
             message = f"submitted as {where}; waiting in its queue: {first.reason}"
         await self.store.transition(run.id, [State.STARTING], state, message, executor_ref=ref)
+        await self._write_record(run.id)
         log.info("run %s started on %d core(s), %s", run.id, run.cores, where)
         stored = await self.store.get_run(run.id)
         assert stored is not None
@@ -355,6 +357,7 @@ class Supervisor:
             started_at=time.time(),
         )
         await self.store.merge_extra(watch.run_id, {"queue_reason": None})
+        await self._write_record(watch.run_id)
         watch.extra.update(state=State.RUNNING, reason=None)
         watch.started = watch.last_activity = time.monotonic()
         return True
@@ -376,12 +379,25 @@ class Supervisor:
         """Record the request first, then signal; the watch loop records the outcome."""
         await self.store.update_run(run_id, stop_requested_at=time.time(), stop_reason=reason)
         await self.store.add_event(run_id, State.RUNNING, f"stop requested: {message}")
+        await self._write_record(run_id)
         watch = self._watches.get(run_id)
         if watch is not None and watch.stop_task is None:
             watch.stop_task = asyncio.create_task(
                 self.executor.stop(watch.ref, self.settings.stop_grace_s)
             )
         self.kick()
+
+    async def _write_record(self, run_id: str) -> None:
+        """logs/run.json, for `localrun inspect` of the run's folder without the database."""
+        run = await self.store.get_run(run_id)
+        if run is None:
+            return
+        try:
+            await asyncio.to_thread(
+                run_record.write, run_paths(self.settings.data_path, run_id).logs, run
+            )
+        except OSError as exc:
+            log.warning("run %s: cannot write %s: %s", run_id, run_record.NAME, exc)
 
     def _begin_stop(self, watch: Watch, reason: StopReason, message: str) -> None:
         log.warning("run %s: %s; stopping it", watch.run_id, message)
@@ -435,6 +451,7 @@ class Supervisor:
         )
         if moved:
             log.info("run %s %s", run.id, outcome.summary)
+            await self._write_record(run.id)
             watched_to_the_end = exit_code is not None and run.started_at is not None
             wall_s = time.time() - (run.started_at or 0) if watched_to_the_end else None
             succeeded = outcome.state == State.SUCCEEDED

@@ -25,7 +25,7 @@ def register(sub: Subparsers) -> None:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from localrun.wrf.inspect import inspect_dir, render
+    from localrun.wrf.inspect import inspect_dir, render, run_folder
 
     directory: Path = args.dir
     if not directory.exists():
@@ -38,7 +38,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             stdout = readable_file(args.stdout, "--stdout").read_text(errors="replace")
         except OSError as exc:
             raise CommandError(f"cannot read {args.stdout}: {exc.strerror or exc}", 2) from None
-    if not any(next(directory.glob(p), None) for p in WRF_SIGNS):
+    if not any(next(run_folder(directory).glob(p), None) for p in WRF_SIGNS):
         raise CommandError(
             f"found no WRF run in {directory} (no namelist.input, rsl.* or wrfout_* file)"
         )

@@ -4,7 +4,11 @@ The JSON form is stable: {"dir", "state", "code", "message", "hint", "warning", 
 "signal", "progress": {"percent", "model_time",
 "domains": [{"domain", "percent", "model_time", "steps"}]},
 "steps": {"<domain>": {"count", "median_s", "mean_s", "min_s", "max_s", "total_s"}},
-"outputs": [{"name", "size"}]}.
+"outputs": [{"name", "size"}], "daemon": {...} or null}.
+
+A folder the daemon made (`<data_dir>/runs/<id>`, holding `work/` and `logs/`) is read as the
+daemon reads it: WRF's files in `work/`, the exit status the launch wrapper wrote, and
+`logs/run.json`, which says whether a stop was requested and what the daemon decided.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from localrun import run_record
 from localrun.wrf.diagnose import diagnose
 from localrun.wrf.namelist import NamelistError, read_case
 from localrun.wrf.rsl import RslReader, progress_json
@@ -21,11 +26,20 @@ OUTPUT = re.compile(r"^(wrfout|wrfrst)_d\d\d_")
 
 
 def _known_exit_code(directory: Path) -> int | None:
-    path = directory / "exit_code"
-    try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
+    for name in ("exit_code", "../logs/exit_status"):
+        try:
+            return int((directory / name).read_text().strip())
+        except (OSError, ValueError):
+            continue
+    return None
+
+
+def run_folder(directory: Path) -> Path:
+    """The directory WRF ran in: a daemon run folder's `work/`, else the directory itself."""
+    work = directory / "work"
+    if work.is_dir() and (directory / "logs").is_dir():
+        return work
+    return directory
 
 
 def _known_stdout(directory: Path) -> str | None:
@@ -41,14 +55,25 @@ def inspect_dir(
 ) -> dict[str, Any]:
     if not directory.is_dir():
         raise FileNotFoundError(f"{directory} is not a directory")
+    shown, directory = directory, run_folder(directory)
+    daemon = run_record.read(directory.parent / "logs") if directory != shown else None
     exit_code = exit_code if exit_code is not None else _known_exit_code(directory)
     mpirun_stdout = mpirun_stdout if mpirun_stdout is not None else _known_stdout(directory)
-    found = diagnose(directory, exit_code=exit_code, mpirun_stdout=mpirun_stdout)
+    stop_requested = bool(daemon and daemon.get("stop_requested"))
+    found = diagnose(
+        directory, exit_code=exit_code, mpirun_stdout=mpirun_stdout, stop_requested=stop_requested
+    )
     state: str = found.state
-    if state == "lost":
+    code, message, hint = found.code, found.message, found.hint
+    if daemon is not None and daemon.get("terminal"):
+        state, code = str(daemon.get("state")), str(daemon.get("error_code") or found.code)
+        message = daemon.get("message") or message
+        hint = daemon.get("hint") or hint
+    elif daemon is not None and state == "lost":
+        state, code = str(daemon.get("state")), "live"
+        message = "the daemon has not decided this run yet: it is still " + state
+    elif state == "lost":
         state, code = "unknown", "unknown"
-    else:
-        code = found.code
     reader = RslReader(directory)
     reader.poll()
     try:
@@ -58,11 +83,11 @@ def inspect_dir(
         bounds = {}
     progress = reader.progress(bounds)
     return {
-        "dir": str(directory),
+        "dir": str(shown),
         "state": state,
         "code": code,
-        "message": found.message,
-        "hint": found.hint,
+        "message": message,
+        "hint": hint,
         "warning": found.warning,
         "exit_code": exit_code,
         "signal": found.signal,
@@ -84,6 +109,7 @@ def inspect_dir(
             for p in sorted(directory.iterdir())
             if OUTPUT.match(p.name) and p.is_file()
         ],
+        "daemon": daemon,
     }
 
 
@@ -95,6 +121,11 @@ def render(report: dict[str, Any]) -> str:
         lines.append(f"hint: {report['hint']}")
     if report["exit_code"] is not None:
         lines.append(f"exit code: {report['exit_code']}")
+    daemon = report.get("daemon")
+    if daemon:
+        reason = daemon.get("stop_reason")
+        asked = f", stop requested ({reason})" if daemon.get("stop_requested") else ""
+        lines.append(f"daemon: run {daemon.get('id')} {daemon.get('state')}{asked}")
     for domain in report["progress"]["domains"]:
         lines.append(
             f"domain {domain['domain']}: {domain['percent']:.1f}% "
