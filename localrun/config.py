@@ -18,6 +18,7 @@ import platformdirs
 from localrun.executor.local.machine import physical_cores
 
 SCHEDULER_CORES = 1 << 20  # no limit of localrun's own: the scheduler refuses what it cannot give
+MAX_CFL_RETRIES = 10
 
 
 class SettingsError(ValueError):
@@ -86,6 +87,14 @@ class Settings:
         "model is configured, else refused), refuse, simulator or newest.",
     )
     walltime_s: int = setting(24 * 3600, "Default wall-clock limit of a run, in seconds.")
+    cfl_retries: int = setting(
+        0,
+        "Times a WRF run that fails with CFL is retried with a smaller time_step, as a linked "
+        "run (0 = never); a run may ask for its own number.",
+    )
+    cfl_retry_factor: float = setting(
+        0.75, "Each CFL retry's time_step, as a fraction of the one before (between 0 and 1)."
+    )
     stop_grace_s: float = setting(10.0, "Seconds between SIGTERM and SIGKILL when stopping.")
     stall_floor_s: float = setting(120.0, "Least silence before the stall watchdog acts.")
     poll_interval_s: float = setting(1.0, "How often the supervisor samples live runs.")
@@ -277,6 +286,10 @@ def _validate(settings: Settings) -> None:
     ):
         if getattr(settings, name) <= 0:
             raise SettingsError(f"{name}: must be positive")
+    if not 0 <= settings.cfl_retries <= MAX_CFL_RETRIES:
+        raise SettingsError(f"cfl_retries: must be between 0 and {MAX_CFL_RETRIES}")
+    if not 0 < settings.cfl_retry_factor < 1:
+        raise SettingsError("cfl_retry_factor: must be between 0 and 1 (0.75 is usual)")
     if settings.handler_timeout_s <= 0:
         raise SettingsError("handler_timeout_s: must be positive")
     settings.model_paths  # noqa: B018 - raises SettingsError on a malformed value

@@ -9,7 +9,7 @@ import os
 import socket
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,7 @@ class Supervisor:
         self._task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self.cost_model: CostModel = DEFAULT_MODEL
+        self.ended: list[Callable[[Run], Awaitable[None]]] = []  # called once per run that ends
 
     # lifecycle
 
@@ -387,6 +388,16 @@ class Supervisor:
             )
         self.kick()
 
+    async def _tell_ended(self, run_id: str) -> None:
+        run = await self.store.get_run(run_id)
+        if run is None:
+            return
+        for listener in self.ended:
+            try:
+                await listener(run)
+            except Exception:
+                log.exception("run %s: what follows its end failed", run_id)
+
     async def _write_record(self, run_id: str) -> None:
         """logs/run.json, for `localrun inspect` of the run's folder without the database."""
         run = await self.store.get_run(run_id)
@@ -452,6 +463,7 @@ class Supervisor:
         if moved:
             log.info("run %s %s", run.id, outcome.summary)
             await self._write_record(run.id)
+            await self._tell_ended(run.id)
             watched_to_the_end = exit_code is not None and run.started_at is not None
             wall_s = time.time() - (run.started_at or 0) if watched_to_the_end else None
             succeeded = outcome.state == State.SUCCEEDED

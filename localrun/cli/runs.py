@@ -182,6 +182,7 @@ def status_lines(run: dict[str, Any], outputs: list[dict[str, Any]]) -> list[str
         lines.append(f"run directory {run['work_dir']}")
     if run.get("exit_code") is not None:
         lines.append(f"exit code {run['exit_code']}")
+    lines += link_lines(run.get("links") or {})
     if run.get("error"):
         lines.append(ending(run))
     if outputs:
@@ -192,6 +193,16 @@ def status_lines(run: dict[str, Any], outputs: list[dict[str, Any]]) -> list[str
             lines.append(f"  ... and {len(outputs) - 10} more")
     lines += [f"  {e['at']}  {e['state']:<9}  {e['message']}" for e in run.get("events", [])]
     return lines
+
+
+def link_lines(links: dict[str, Any]) -> list[str]:
+    said = {
+        "resumed_from": "resumes run {} (from model time {restart_at})",
+        "resumed_by": "resumed by run {}",
+        "retry_of": "attempt {attempt} after a CFL failure of run {}",
+        "retried_by": "retried after CFL as run {}",
+    }
+    return [text.format(links[key], **links) for key, text in said.items() if key in links]
 
 
 def _cpu_text(run: dict[str, Any], ran: float) -> str:

@@ -36,6 +36,12 @@ def register(sub: Subparsers) -> None:
         action="store_true",
         help="allow more ranks than cores (much slower; for tests)",
     )
+    submit.add_argument(
+        "--cfl-retries",
+        type=int,
+        metavar="N",
+        help="after a CFL failure, retry up to N times with time_step x0.75 (default: daemon's)",
+    )
     mode = submit.add_mutually_exclusive_group()
     mode.add_argument("--watch", action="store_true", help="show progress until the run ends")
     mode.add_argument(
@@ -96,6 +102,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
     }
     if args.walltime:
         fields["walltime_s"] = max(1, round(args.walltime))
+    if args.cfl_retries is not None:
+        fields["cfl_retries"] = args.cfl_retries
     run = client.create_run(**fields)
     try:
         uploaded = client.upload(run["id"], inputs_of(case_dir))

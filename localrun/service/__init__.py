@@ -10,6 +10,7 @@ from localrun.config import Settings
 from localrun.service.accounts import Accounts
 from localrun.service.auth import Tokens, hash_token, new_token
 from localrun.service.base import NAMELIST
+from localrun.service.chains import Chains
 from localrun.service.credentials import Credentials
 from localrun.service.drive import Drive
 from localrun.service.estimates import ComputeOption, Estimates
@@ -23,9 +24,10 @@ from localrun.supervisor import Supervisor
 __all__ = ["NAMELIST", "ComputeOption", "LogChunk", "Service", "hash_token", "new_token"]
 
 
-class Service(Jobs, Drive, Estimates, Scripts, Credentials, Handlers):
+class Service(Jobs, Drive, Estimates, Scripts, Credentials, Handlers, Chains):
     def __init__(self, settings: Settings, store: Store, supervisor: Supervisor) -> None:
         super().__init__(settings, store, supervisor)
+        supervisor.ended.append(self.after_end)
         self.tokens = Tokens(store)
         self.accounts = Accounts(store, self.tokens)
 

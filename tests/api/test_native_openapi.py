@@ -12,6 +12,7 @@ from openapi_schema_validator import OAS30Validator
 from openapi_spec_validator import validate
 
 from localrun.api.native.openapi import document
+from localrun.config import Settings
 from tests.conftest import EXAMPLE
 
 Client = TestClient[Any, Any]
@@ -40,7 +41,7 @@ def check(doc: dict[str, Any], method: str, path: str, status: int, body: Any) -
 
 
 async def test_every_documented_response_matches_the_real_one(
-    client: Client, auth: dict[str, str]
+    client: Client, auth: dict[str, str], settings: Settings
 ) -> None:
     doc = document()
     seen: set[tuple[str, str, str]] = set()
@@ -87,6 +88,16 @@ async def test_every_documented_response_matches_the_real_one(
     await call("get", "/healthz", "/healthz")
     other = await call("post", runs, runs, json={})
     await call("post", runs + "/{id}/stop", f"{runs}/{other['id']}/stop")
+    stopped = await call("post", runs, runs, json={})
+    form = aiohttp.FormData()
+    for name in ("namelist.input", "wrfinput_d01"):
+        form.add_field("file", (EXAMPLE / name).read_bytes(), filename=name)
+    await call("post", runs + "/{id}/inputs", f"{runs}/{stopped['id']}/inputs", data=form)
+    await call("post", runs + "/{id}/stop", f"{runs}/{stopped['id']}/stop")
+    work = settings.data_path / "runs" / stopped["id"] / "work"
+    (work / "wrfrst_d01_0001-01-01_00:10:00").write_bytes(b"restart")
+    resume = runs + "/{id}/resume"
+    await call("post", resume, f"{runs}/{stopped['id']}/resume", json={"start": False})
     await call("delete", runs + "/{id}", url)
     await call("delete", runs + "/{id}", url, params={"record": "true"})
     # an error, for every route: the Error schema

@@ -6,6 +6,7 @@ from typing import Any
 
 from localrun import __version__
 from localrun.api.native.openapi_schemas import SCHEMAS
+from localrun.config import MAX_CFL_RETRIES
 
 _REF = "#/components/schemas/"
 
@@ -38,7 +39,7 @@ OPERATIONS: list[tuple[str, str, str, list[dict[str, Any]], dict[str, str | None
     (
         "post",
         "/localrun/v1/runs",
-        "Create a run (JSON: name, model, version, cores, walltime_s)",
+        "Create a run (JSON: name, model, version, cores, walltime_s, cfl_retries)",
         [],
         {"201": "Run"},
     ),
@@ -66,6 +67,13 @@ OPERATIONS: list[tuple[str, str, str, list[dict[str, Any]], dict[str, str | None
         {"202": "Run"},
     ),
     ("post", "/localrun/v1/runs/{id}/stop", "Stop a run", [_RUN_ID], {"202": "Run"}),
+    (
+        "post",
+        "/localrun/v1/runs/{id}/resume",
+        "A new run that goes on from the run's newest restart files (JSON: cores, start)",
+        [_RUN_ID],
+        {"201": "Run"},
+    ),
     (
         "get",
         "/localrun/v1/runs/{id}/events",
@@ -122,6 +130,11 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "version": {"type": "string", "default": "latest"},
         "cores": _INT,
         "walltime_s": _INT,
+        "cfl_retries": {"type": "integer", "minimum": 0, "maximum": MAX_CFL_RETRIES},
+    },
+    ("post", "/localrun/v1/runs/{id}/resume"): {
+        "cores": _INT,
+        "start": {"type": "boolean", "default": True},
     },
     ("post", "/localrun/v1/runs/{id}/start"): {
         "cores": _INT,

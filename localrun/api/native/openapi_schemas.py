@@ -67,6 +67,12 @@ _RUN_PROPERTIES: dict[str, Any] = {
     "stop_requested": _BOOL,
     "queue_reason": _nullable(_STR),
     "job": _nullable(_object({"id": _STR, "index": _nullable(_INT)})),
+    "links": {
+        "type": "object",
+        "description": "linked runs: resumed_from/resumed_by, retry_of/retried_by "
+        "(run ids), restart_at (model time), attempt, cfl_retries (left)",
+        "additionalProperties": True,
+    },
 }
 _RUN = _object(_RUN_PROPERTIES)
 _RUN["required"] = sorted(set(_RUN_PROPERTIES))

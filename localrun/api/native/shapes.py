@@ -19,6 +19,17 @@ def render_error(status: int, code: str, message: str) -> web.Response:
     return web.json_response(body, status=status)
 
 
+LINKS = (
+    "resumed_from",
+    "resumed_by",
+    "restart_at",
+    "retry_of",
+    "retried_by",
+    "attempt",
+    "cfl_retries",
+)
+
+
 def run_json(svc: Service, run: Run, events: list[Event] | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": run.id,
@@ -43,6 +54,7 @@ def run_json(svc: Service, run: Run, events: list[Event] | None = None) -> dict[
         "stop_requested": run.stop_requested_at is not None,
         "queue_reason": run.extra.get("queue_reason") if run.state == State.QUEUED else None,
         "job": None if run.job_id is None else {"id": run.job_id, "index": run.job_index},
+        "links": {k: run.extra[k] for k in LINKS if run.extra.get(k) is not None},
     }
     if run.error_code or run.error_message:
         body["error"] = {

@@ -24,6 +24,7 @@ from localrun.api.common import (
 from localrun.api.formats import iso_z, parse_time
 from localrun.api.native.openapi import BODIES, document
 from localrun.api.native.shapes import event_json, run_json
+from localrun.config import MAX_CFL_RETRIES as MAX
 from localrun.errors import Invalid
 from localrun.runs import Run, State
 from localrun.service import Service
@@ -35,6 +36,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 CREATE_FIELDS = frozenset(BODIES[("post", PREFIX + "/runs")])
 START_FIELDS = frozenset(BODIES[("post", PREFIX + "/runs/{id}/start")])
+RESUME_FIELDS = frozenset(BODIES[("post", PREFIX + "/runs/{id}/resume")])
 
 
 async def owner(request: web.Request) -> str:
@@ -56,6 +58,8 @@ async def create_run(request: web.Request) -> web.Response:
     body = await json_object(request, CREATE_FIELDS)
     cores = body.get("cores")
     walltime = body.get("walltime_s")
+    retries = body.get("cfl_retries")
+    extra = {} if retries is None else {"cfl_retries": integer(retries, "cfl_retries", 0, MAX)}
     run = await service(request).create_run(
         who,
         "localrun",
@@ -64,6 +68,7 @@ async def create_run(request: web.Request) -> web.Response:
         version=str(body.get("version") or "latest"),
         cores=None if cores is None else integer(cores, "cores", 1),
         walltime_s=None if walltime is None else integer(walltime, "walltime_s", 1),
+        extra=extra,
     )
     return await _run_response(request, run, 201)
 
@@ -156,6 +161,20 @@ async def start_run(request: web.Request) -> web.Response:
 async def stop_run(request: web.Request) -> web.Response:
     run = await service(request).stop(await owner(request), request.match_info["id"])
     return await _run_response(request, run, 202)
+
+
+@routes.post("/runs/{id}/resume")
+async def resume_run(request: web.Request) -> web.Response:
+    who = await owner(request)
+    body = await json_object(request, RESUME_FIELDS)
+    cores = body.get("cores")
+    run = await service(request).resume(
+        who,
+        request.match_info["id"],
+        cores=None if cores is None else integer(cores, "cores", 1),
+        start=boolean(body.get("start", True), "start"),
+    )
+    return await _run_response(request, run, 201)
 
 
 @routes.get("/runs/{id}/events")
