@@ -27,6 +27,7 @@ class ServiceBase:
         self.supervisor = supervisor
         self.started = time.time()
         self._mpi: dict[str, Any] | None = None
+        self._mpi_linked: dict[str, dict[str, Any]] | None = None
         self.line_indexes: dict[str, Any] = {}  # per run, where its log's lines begin
         self._grants: dict[str, tuple[str, str, str, float]] = {}
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
@@ -90,7 +91,24 @@ class ServiceBase:
             {"model": m, "version": v, "executable": path}
             for (m, v), path in sorted(self.settings.model_paths.items())
         ]
-        return [*configured, {"model": "wrf", "version": "*", "executable": "simulator"}]
+        return [*configured, {"model": "wrf", "version": "*", "executable": SIMULATOR}]
+
+    def linked_mpi(self) -> dict[str, dict[str, Any]]:
+        """{executable: the MPI library it links, from ldd}; ldd runs once per executable.
+        A library of another MPI than the launcher's gets a warning: such a run fails at
+        start-up, or runs N copies of one rank."""
+        if self._mpi_linked is None:
+            launcher = str(self.mpi_info().get("library") or "")
+            linked = {p: mpi.linked_mpi(p) for p in set(self.settings.model_paths.values())}
+            linked[SIMULATOR] = mpi.simulator_mpi()
+            for found in linked.values():
+                family = found.get("family")
+                if family and launcher and not launcher.startswith(family):
+                    found["warning"] = (
+                        f"links {family} ({found['library']}) but the launcher is {launcher}"
+                    )
+            self._mpi_linked = linked
+        return self._mpi_linked
 
     def versions(self, model: str = "wrf") -> list[str]:
         """The configured versions of a model, newest first."""

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestClient
 
+from localrun.api.keys import SERVICE
 from localrun.api.native.openapi import document
+from localrun.app import init_app
 from localrun.service import Service
 from tests.api.raw import raw_get
-from tests.conftest import EXAMPLE
+from tests.conftest import EXAMPLE, make_settings
 
 Client = TestClient[Any, Any]
 
@@ -52,7 +55,9 @@ async def test_healthz_needs_no_token_and_reports(client: Client) -> None:
     assert body["mpi"]["version"]
     assert body["mpi"]["library"].startswith("MPICH ")
     assert body["disk_free_bytes"] > 0
-    assert body["models"] == [{"model": "wrf", "version": "*"}]
+    assert body["models"] == [
+        {"model": "wrf", "version": "*", "mpi": {"library": "libmpi.so.12", "family": "MPICH"}}
+    ]
     assert "/" not in str(body).replace("/localrun", ""), body  # no path for the anonymous
     await assert_error(await client.get("/localrun/v1/health"), 401, "unauthorized")
 
@@ -63,6 +68,27 @@ async def test_health_with_a_token_says_where_things_are(
     body = await (await client.get("/localrun/v1/health", headers=auth)).json()
     assert body["mpi"]["launcher"].startswith("/")
     assert body["models"][-1]["executable"] == "simulator"
+
+
+async def test_health_says_which_mpi_each_model_links(aiohttp_client: Any, tmp_path: Path) -> None:
+    """A model built against another MPI than the launcher's is flagged (ldd of wrf.exe)."""
+    import mpi4py
+
+    other = next(Path(mpi4py.__file__).parent.glob("MPI.openmpi*.so"))
+    settings = make_settings(tmp_path, models=f"wrf:4.7.1={other}")
+    client: Client = await aiohttp_client(init_app(settings))
+    body = await (await client.get("/healthz")).json()
+    model = body["models"][0]
+    assert (model["model"], model["version"]) == ("wrf", "4.7.1")
+    assert model["mpi"]["library"] == "libmpi.so.40" and model["mpi"]["family"] == "Open MPI"
+    assert model["mpi"]["warning"].startswith(
+        "links Open MPI (libmpi.so.40) but the launcher is MPICH"
+    )
+    token = await client.app[SERVICE].create_token("alice")
+    auth = {"Authorization": f"Bearer {token}"}
+    body = await (await client.get("/localrun/v1/health", headers=auth)).json()
+    assert body["models"][0]["mpi"]["path"] == "not found"
+    assert body["models"][0]["executable"] == str(other)
 
 
 async def test_every_call_needs_a_valid_token(client: Client) -> None:

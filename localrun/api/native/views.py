@@ -241,8 +241,10 @@ async def health(request: web.Request) -> web.Response:
     """/healthz, with where things are: the launcher's and the models' paths. Needs a token."""
     await owner(request)
     body = await _health(service(request))
-    body["mpi"] = await asyncio.to_thread(service(request).mpi_info)
-    body["models"] = service(request).models()
+    svc = service(request)
+    body["mpi"] = await asyncio.to_thread(svc.mpi_info)
+    linked = await asyncio.to_thread(svc.linked_mpi)
+    body["models"] = [{**m, "mpi": linked.get(m["executable"])} for m in svc.models()]
     return web.json_response(body)
 
 
@@ -252,8 +254,16 @@ async def healthz(request: web.Request) -> web.Response:
     body = await _health(svc)
     info = await asyncio.to_thread(svc.mpi_info)
     body["mpi"] = {key: info[key] for key in ("found", "version", "library")}
-    body["models"] = [{"model": m["model"], "version": m["version"]} for m in svc.models()]
+    linked = await asyncio.to_thread(svc.linked_mpi)
+    body["models"] = [
+        {"model": m["model"], "version": m["version"], "mpi": _no_path(linked[m["executable"]])}
+        for m in svc.models()
+    ]
     return web.json_response(body)
+
+
+def _no_path(found: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in found.items() if k in ("library", "family", "warning")}
 
 
 async def _health(svc: Service) -> dict[str, Any]:
