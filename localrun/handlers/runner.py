@@ -1,19 +1,28 @@
 """python -m localrun.handlers.runner CODE EVENT RESULT: one handler call, as a job runs it.
 
 Runs CODE (a Python file defining handler), reads EVENT (a Python literal, by ast.literal_eval)
-and calls handler(event). repr of the return value is written whole to RESULT and the exit
-status is 0; an exception prints its traceback (without this module's frames) on stderr and the
+and calls handler(event) (awaited when handler is async). repr of the return value is written
+whole to RESULT and the exit status is 0; an exception (SystemExit and KeyboardInterrupt too:
+the call never returned) prints its traceback (without this module's frames) on stderr and the
 exit status is 1.
 """
 
 from __future__ import annotations
 
 import ast
+import asyncio
+import inspect
 import os
 import runpy
 import sys
 import traceback
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import Any
+
+
+async def _wait(result: Awaitable[Any]) -> Any:
+    return await result
 
 
 def _report(exc: BaseException) -> None:
@@ -32,8 +41,11 @@ def call(code_file: Path, event_file: Path, result_file: Path) -> int:
         if not callable(handler):
             print(f"{code_file.name} defines no handler(event)", file=sys.stderr)
             return 1
-        text = repr(handler(event))
-    except Exception as exc:
+        result = handler(event)
+        if inspect.isawaitable(result):  # async def handler
+            result = asyncio.run(_wait(result))
+        text = repr(result)
+    except BaseException as exc:  # SystemExit and KeyboardInterrupt too: it never returned
         _report(exc)
         return 1
     finally:

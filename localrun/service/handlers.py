@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import asyncio
 import contextlib
+import logging
 import os
 import shlex
 import sys
@@ -20,13 +21,18 @@ from typing import Any
 
 import localrun
 from localrun import files
+from localrun.config import Settings
 from localrun.errors import Conflict, NotFound
-from localrun.runs import Job, Run
+from localrun.runs import Job, Run, State
 from localrun.service.accounts import FieldInvalid
 from localrun.service.functions import Functions
 from localrun.service.objects import Objects
 from localrun.service.runs import Runs
 from localrun.service.scripts import STORE
+from localrun.store import Store
+from localrun.supervisor import Supervisor
+
+log = logging.getLogger("localrun.handlers")
 
 PARAMETERS_LIMIT = 64 * 1024  # characters of a parameters literal
 MAX_CALLS = 1000  # tuples in one parameters literal
@@ -48,28 +54,51 @@ def parse_parameters(text: str) -> list[tuple[Any, ...]]:
         )
     if not text.strip():
         raise FieldInvalid("parameters", "This field may not be blank.")
-    try:
-        value = ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
-        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
-        raise FieldInvalid(
-            "parameters",
-            f"Not a Python literal ({reason}): give a tuple of tuples such as {EXAMPLE}.",
-        ) from None
+    value = _literal(text.strip())
     if not isinstance(value, tuple | list) or not value:
         raise FieldInvalid(
             "parameters", f"Give a non-empty tuple of tuples such as {EXAMPLE}, one per job."
         )
     if len(value) > MAX_CALLS:
         raise FieldInvalid("parameters", f"Give at most {MAX_CALLS} tuples (one job each).")
-    for item in value:
+    for number, item in enumerate(value, 1):
         if not isinstance(item, tuple):
             raise FieldInvalid(
                 "parameters",
                 f"Each item must be a tuple, not {type(item).__name__}: write ((1, 2),) for "
                 f"one job called with (1, 2), or {EXAMPLE} for three.",
             )
+        _check_round_trip(number, item)
     return list(value)
+
+
+def _literal(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except ValueError as exc:
+        if str(exc).startswith("malformed node"):  # a name, a call, an operator
+            reason = "only literals: no names, calls or operators"
+        else:
+            reason = str(exc).split(";")[0][:200]
+    except (SyntaxError, TypeError, MemoryError, RecursionError) as exc:
+        reason = str(exc).split(";")[0].splitlines()[0][:200] if str(exc) else type(exc).__name__
+    raise FieldInvalid(
+        "parameters", f"Not a Python literal ({reason}): give a tuple of tuples such as {EXAMPLE}."
+    )
+
+
+def _check_round_trip(number: int, item: tuple[Any, ...]) -> None:
+    """A job reads its tuple back from repr(tuple) (EVENT_FILE), so a value whose repr is no
+    literal (1e999 is inf) or cannot be written (an int of more than 4300 digits) is refused
+    here rather than failing the job."""
+    try:
+        ast.literal_eval(repr(item))
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        raise FieldInvalid(
+            "parameters",
+            f"tuple {number} holds a value a job cannot be given: infinite numbers (such as "
+            "1e999) and integers of more than 4300 digits cannot be passed.",
+        ) from None
 
 
 def runner_command() -> str:
@@ -100,6 +129,38 @@ def _tail_text(path: Path, limit: int = OUTPUT_LIMIT) -> str | None:
 
 
 class Handlers(Runs, Objects, Functions):
+    def __init__(self, settings: Settings, store: Store, supervisor: Supervisor) -> None:
+        super().__init__(settings, store, supervisor)
+        self._making: set[str] = set()  # handler jobs create_handler_job is making now
+        self._settled: set[tuple[str, str]] = set()  # (owner, family) settled since start
+        self._settling = asyncio.Lock()
+
+    async def settle_interrupted_jobs(self, owner: str, family: str) -> None:
+        """Remove, once per daemon start and owner, the handler jobs whose making was cut
+        short by the daemon's death (runs still ready, or fewer runs than tuples): the client
+        never got their 201, so they are rolled back as a failed create is, live runs
+        stopped first. Jobs this daemon is making are left alone."""
+        if (owner, family) in self._settled:
+            return
+        async with self._settling:
+            if (owner, family) in self._settled:
+                return
+            for job in await self.store.list_jobs(owner, family):
+                if "function" not in job.spec or job.id in self._making:
+                    continue
+                runs = await self.store.job_runs(job.id)
+                if len(runs) < job.size or any(r.state == State.READY for r in runs):
+                    log.warning(
+                        "handler job %s of %s was cut short while being made (%d of %d "
+                        "runs, some never started): removing it",
+                        job.id,
+                        owner,
+                        len(runs),
+                        job.size,
+                    )
+                    await self.remove_job(owner, job.id)
+            self._settled.add((owner, family))
+
     async def create_handler_job(
         self,
         owner: str,
@@ -133,6 +194,7 @@ class Handlers(Runs, Objects, Functions):
         )
         made: list[Run] = []
         objects = self.objects_root(owner)
+        self._making.add(job_id)
         try:
             job = await self.store.insert_job(job)
             for index, event in enumerate(events, 1):
@@ -166,6 +228,8 @@ class Handlers(Runs, Objects, Functions):
             for run in made:
                 files.remove_tree(self.paths(run.id).root)
             raise
+        finally:
+            self._making.discard(job_id)
         return job, await self.store.job_runs(job_id)
 
     async def _cancel_quietly(self, owner: str, run_id: str) -> None:

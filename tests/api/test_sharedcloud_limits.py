@@ -3,6 +3,9 @@ stored), other owners, login throttling."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,7 @@ import requests
 
 from tests.api.sharedcloud_cli import IMAGE, PASSWORD, Cli, cli_for, make_user
 from tests.conftest import Daemon
+from tests.polling import wait_for
 
 SLEEPS = """
 import time
@@ -96,6 +100,8 @@ def test_bad_input_is_a_drf_4xx_and_stores_nothing(
         "((1,),)" + " " * (64 * 1024),  # enormous
         "(" + "(1,)," * 20_000 + ")",
         "((" + "9" * 5000 + ",),)",
+        "((0x" + "f" * 5000 + ",),)",  # reads, but cannot be written back (was a 500)
+        "((1e999,),)",  # inf, which no job could read back
     ):
         status, body = post("runs/", {**run, "parameters": bad})
         assert status == 400 and list(body) == ["parameters"], (bad[:40], body)
@@ -189,3 +195,69 @@ def test_failed_logins_are_drf_400_then_throttled(sharedcloud: Cli, daemon: Daem
     assert slowed.status_code == 429 and int(slowed.headers["Retry-After"]) >= 1
     assert slowed.json()["detail"].startswith("Request was throttled.")
     assert sharedcloud.http("GET", "runs/").status_code == 200  # its token still works
+
+
+NAPS = """
+import time
+
+def handler(event):
+    print("napping", event[0], flush=True)
+    time.sleep(event[0])
+    return event[0]
+"""
+
+
+def terminal_lines(build_logs: str) -> list[str]:
+    ends = ("succeeded:", "failed:", "cancelled:", "timed_out:", "lost:")
+    return [line for line in build_logs.splitlines() if line.split(" ", 2)[-1].startswith(ends)]
+
+
+def test_kill_9_while_jobs_run_each_ends_once(
+    sharedcloud: Cli, daemon: Daemon, tmp_path: Path
+) -> None:
+    run_id = sharedcloud.run(sharedcloud.function(tmp_path, "naps", NAPS), "((2,),(2,),(1,))")
+    wait_for(lambda: "IN_PROGRESS" in {s for _, s in sharedcloud.job_rows(run_id)}, timeout=60)
+    daemon.kill()
+    daemon.start()  # the live calls are adopted, the waiting one starts after them
+    rows = sharedcloud.wait_jobs(run_id, 3, ("SUCCEEDED", "FAILED", "TIMEOUT"))
+    assert [status for _, status in rows] == ["SUCCEEDED"] * 3
+    results = []
+    for job_id, _ in rows:
+        job = sharedcloud.http("GET", f"jobs/{job_id}/").json()
+        assert len(terminal_lines(job["build_logs"])) == 1, job["build_logs"]
+        results.append(job["result"])
+    assert sorted(results) == ["1", "2", "2"]
+    assert live_processes(daemon) == []
+
+
+def test_kill_9_while_a_run_is_being_made_leaves_nothing(
+    sharedcloud: Cli, daemon: Daemon, tmp_path: Path
+) -> None:
+    """The daemon dies inside POST /runs (1000 jobs take seconds to make): after the restart
+    the owner's first request rolls the half-made run back, as a refused create is."""
+    function_id = sharedcloud.function(tmp_path, "hello", HELLO)
+    db = daemon.data_dir / "localrun.db"
+    body = {"function": function_id, "parameters": "(" + "(1,)," * 1000 + ")", "bid_price": "1"}
+    with ThreadPoolExecutor(1) as pool:
+        posting = pool.submit(sharedcloud.http, "POST", "runs/", data=body)
+
+        def some_ready() -> bool:
+            with contextlib.closing(sqlite3.connect(db, timeout=30)) as con:
+                ready = con.execute("SELECT count(*) FROM runs WHERE state = 'ready'").fetchone()
+                return bool(ready[0])
+
+        wait_for(some_ready, timeout=60, interval=0.02)
+        daemon.kill()
+        with pytest.raises(requests.ConnectionError):
+            posting.result(timeout=60)
+    daemon.start()
+    assert sharedcloud.http("GET", "runs/").json() == []
+    assert sharedcloud.http("GET", "jobs/").json() == []
+    with contextlib.closing(sqlite3.connect(db, timeout=30)) as con:
+        assert con.execute("SELECT count(*) FROM runs").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM jobs").fetchone()[0] == 0
+    # Every recorded run's folder is gone. The empty folders (input/, logs/, work/) of a run
+    # killed between Runs.create_run's mkdir and its INSERT may stay: no record names them.
+    assert [p for p in (daemon.data_dir / "runs").rglob("*") if p.is_file()] == []
+    assert live_processes(daemon) == []
+    assert sharedcloud.http("GET", f"functions/{function_id}/").json()["num_runs"] == 0

@@ -48,3 +48,43 @@ def test_code_without_a_working_handler_fails(
 
 def test_usage() -> None:
     assert main(["one"]) == 2
+
+
+def test_an_async_handler_is_awaited(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = (
+        "import asyncio\n\nasync def handler(event):\n"
+        "    await asyncio.sleep(0)\n    print('awaited')\n    return event[0] * 2\n"
+    )
+    assert call(*files(tmp_path, code)) == 0
+    assert (tmp_path / "result").read_text() == "2"
+    captured = capsys.readouterr()
+    assert captured.out == "awaited\n" and "never awaited" not in captured.err
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        ("sys.exit(0)", "SystemExit: 0"),
+        ("sys.exit('why')", "SystemExit: why"),
+        ("raise KeyboardInterrupt", "KeyboardInterrupt"),
+    ],
+)
+def test_exiting_instead_of_returning_fails_with_its_traceback(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    body: str,
+    shown: str,
+) -> None:
+    """A handler that exits never returned: the job fails (it does not succeed with no
+    result, nor end by a signal), with the traceback in stderr like any raise."""
+    monkeypatch.chdir(tmp_path)
+    code = f"import sys\n\ndef handler(event):\n    {body}\n"
+    assert call(*files(tmp_path, code)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):\n") and shown in err
+    assert 'function.py", line 4, in handler' in err
+    assert not (tmp_path / "result").exists()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 import localrun
-from localrun.runs import Run, State
+from localrun.runs import Job, Run, State
 from localrun.service import Service
 from localrun.service.accounts import FieldInvalid
 from localrun.service.handlers import MAX_CALLS, PARAMETERS_LIMIT, parse_parameters, runner_command
@@ -48,6 +49,36 @@ def test_bad_parameters(text: str) -> None:
     with pytest.raises(FieldInvalid) as refused:
         parse_parameters(text)
     assert refused.value.field == "parameters"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "((1e999,),)",  # inf: its repr, inf, is no literal
+        "((-1e999,),)",
+        "((1e999j,),)",
+        "(([1, {'k': 1e400}],),)",
+        "((0x" + "f" * 5000 + ",),)",  # an int too long to write in decimal
+    ],
+)
+def test_values_a_job_could_not_read_back_are_refused(text: str) -> None:
+    """Each job reads its tuple back from repr(tuple): what does not survive that is refused
+    here, not failed in every job (or answered 500)."""
+    with pytest.raises(FieldInvalid) as refused:
+        parse_parameters(text)
+    assert refused.value.field == "parameters"
+    assert "tuple 1 " in refused.value.message
+
+
+@pytest.mark.parametrize(
+    "text", ["__import__('os').system('true')", "((x,),)", "((1,),) + ((2,),)", "(1 if 1 else 2,)"]
+)
+def test_code_is_refused_in_plain_words(text: str) -> None:
+    with pytest.raises(FieldInvalid) as refused:
+        parse_parameters(text)
+    message = refused.value.message
+    assert "object at 0x" not in message and "<ast." not in message
+    assert "names, calls or operators" in message
 
 
 def test_the_runner_is_the_daemons_python() -> None:
@@ -119,3 +150,73 @@ async def test_a_call_runs_a_case_from_the_owners_store(service: Service) -> Non
     output = await service.handler_output(run)
     assert run.state == State.SUCCEEDED, output
     assert output["result"] is not None and "'count': 10" in output["result"]  # 2 min at 12 s
+
+
+async def test_a_job_whose_creation_was_cut_short_is_rolled_back(service: Service) -> None:
+    """What a daemon killed inside create_handler_job leaves (a job with runs still ready, or
+    fewer runs than tuples) is removed the first time its owner is settled: the client never
+    got its 201, so nothing of it stays. A whole job, and one being made now, are kept."""
+    code = "def handler(event):\n    return event\n"
+    function = await service.create_function("alice", name="f", image="i", code=code)
+    whole, _ = await service.create_handler_job(
+        "alice", "family", function_id=function["id"], parameters="((0,),)", spec={}
+    )
+    spec = {"function": function["id"], "function_name": "f", "parameters": "((1,),(2,),(3,))"}
+    cut = await service.store.insert_job(Job("cut-1", "alice", "family", "f", spec, 1.0, 3))
+    made = [
+        await service.create_run(
+            "alice",
+            "family",
+            model="python",
+            cores=1,
+            kind="shell",
+            command="sleep 60",
+            job=(cut.id, index),
+        )
+        for index in (1, 2)
+    ]
+    await service.start("alice", made[0].id)
+    await eventually(lambda: _state(service, made[0].id, State.RUNNING), timeout=30)
+    short = await service.store.insert_job(Job("cut-2", "alice", "family", "f", spec, 2.0, 3))
+
+    await service.settle_interrupted_jobs("alice", "family")
+    assert [j.id for j in await service.list_jobs("alice", "family")] == [whole.id]
+    for run in made:
+        assert await service.store.get_run(run.id) is None
+        assert not service.paths(run.id).root.exists()
+    assert await service.store.get_job(short.id) is None
+    assert [r.state for r in await service.job_runs("alice", whole.id)] != []
+
+
+async def test_a_job_being_made_is_not_settled(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    function = await service.create_function("alice", name="f", image="i", code="handler = 1")
+    started = service.start
+    gate = asyncio.Event()
+
+    async def slow_start(owner: str, run_id: str) -> Run:
+        await gate.wait()
+        return await started(owner, run_id)
+
+    monkeypatch.setattr(service, "start", slow_start)
+    making = asyncio.create_task(
+        service.create_handler_job(
+            "alice", "family", function_id=function["id"], parameters="((1,),(2,))", spec={}
+        )
+    )
+    [job] = await eventually(lambda: _jobs(service), timeout=30)
+    await service.settle_interrupted_jobs("alice", "family")
+    assert [j.id for j in await service.list_jobs("alice", "family")] == [job.id]
+    gate.set()
+    made, runs = await making
+    assert made.id == job.id and len(runs) == 2
+
+
+async def _state(service: Service, run_id: str, state: State) -> bool:
+    run = await service.store.get_run(run_id)
+    return run is not None and run.state == state
+
+
+async def _jobs(service: Service) -> list[Job] | None:
+    return await service.list_jobs("alice", "family") or None

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from localrun.api.common import Handler, owner_by_header, with_and_without_slash
+from localrun.api.common import Handler, owner_by_header, service, with_and_without_slash
 from localrun.errors import NotFound
 from localrun.service.accounts import FieldInvalid
 
@@ -21,12 +21,15 @@ def route(method: str, path: str) -> Callable[[Handler], Handler]:
 
 
 async def owner(request: web.Request) -> str:
-    return await owner_by_header(
+    """The token's owner, whose runs cut short by a daemon's death are settled first."""
+    who = await owner_by_header(
         request,
         "Token",
         missing="Authentication credentials were not provided.",
         invalid="Invalid token.",
     )
+    await service(request).settle_interrupted_jobs(who, FAMILY)
+    return who
 
 
 def path_uuid(request: web.Request, name: str = "uuid") -> str:
