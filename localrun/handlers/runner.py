@@ -3,8 +3,8 @@
 Runs CODE (a Python file defining handler), reads EVENT (a Python literal, by ast.literal_eval)
 and calls handler(event) (awaited when handler is async). repr of the return value is written
 whole to RESULT and the exit status is 0; an exception (SystemExit and KeyboardInterrupt too:
-the call never returned) prints its traceback (without this module's frames) on stderr and the
-exit status is 1.
+the call never returned) prints its traceback on stderr, without the runner's, runpy's or
+asyncio's frames, and the exit status is 1.
 """
 
 from __future__ import annotations
@@ -20,16 +20,31 @@ from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any
 
-
-async def _wait(result: Awaitable[Any]) -> Any:
-    return await result
+OWN_FRAMES = (__file__, runpy.__file__)
+ASYNCIO = str(Path(asyncio.__file__).parent)
 
 
 def _report(exc: BaseException) -> None:
-    tb = exc.__traceback__
-    while tb is not None and tb.tb_frame.f_code.co_filename in (__file__, runpy.__file__):
-        tb = tb.tb_next
-    traceback.print_exception(type(exc), exc, tb, file=sys.stderr)
+    """The traceback (with what it was raised from or during) from the handler's code on: the
+    runner's, runpy's and asyncio's frames (which run an async handler) are left out."""
+    shown = traceback.TracebackException.from_exception(exc)
+    seen: set[int] = set()
+    part: traceback.TracebackException | None = shown
+    while part is not None and id(part) not in seen:
+        seen.add(id(part))
+        part.stack = traceback.StackSummary.from_list(
+            [f for f in part.stack if not _own(f.filename)]
+        )
+        part = part.__cause__ or part.__context__
+    print("".join(shown.format()), end="", file=sys.stderr)
+
+
+def _own(filename: str) -> bool:
+    return filename in OWN_FRAMES or filename.startswith(ASYNCIO)
+
+
+async def _wait(result: Awaitable[Any]) -> Any:
+    return await result
 
 
 def call(code_file: Path, event_file: Path, result_file: Path) -> int:

@@ -88,3 +88,29 @@ def test_exiting_instead_of_returning_fails_with_its_traceback(
     assert err.startswith("Traceback (most recent call last):\n") and shown in err
     assert 'function.py", line 4, in handler' in err
     assert not (tmp_path / "result").exists()
+
+
+def test_an_async_raise_shows_only_the_handlers_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = "async def handler(event):\n    raise ValueError('async bad')\n"
+    assert call(*files(tmp_path, code)) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Traceback (most recent call last):\n")
+    assert 'function.py", line 2, in handler' in err and "ValueError: async bad" in err
+    assert "asyncio" not in err and "runner.py" not in err
+
+
+def test_a_chained_raise_keeps_its_cause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = (
+        "def handler(event):\n    try:\n        {}['k']\n"
+        "    except KeyError as exc:\n        raise RuntimeError('wrapped') from exc\n"
+    )
+    assert call(*files(tmp_path, code)) == 1
+    err = capsys.readouterr().err
+    assert "KeyError: 'k'" in err and "direct cause" in err and "RuntimeError: wrapped" in err
+    assert "runner.py" not in err
