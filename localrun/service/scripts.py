@@ -20,8 +20,13 @@ from localrun.service.runs import Runs
 
 LINE_LIMIT = 1 << 20  # a longer "line" is cut there
 VENV = "../venv"  # in the run's folder, beside work/, so that it is not an output
-WHEELS = "../wheels"
-STORE = "store"  # the owner's objects as they were at creation, linked beside work/
+WHEELHOUSE = "input/.wheels"  # package_index's wheels, linked read-only, like SNAPSHOT
+WHEELS = f"../{WHEELHOUSE}"
+STORE = "store"  # handlers' runs link the owner's objects here, beside work/ (writable)
+# A script run's snapshot of the owner's objects as they were at creation: hard links under
+# input/, which the sandbox shows read-only (a link beside work/ would let the run write
+# through it into the store itself), named with a dot so that it is not staged into work/.
+SNAPSHOT = "input/.store"
 SITE_DIRS = "import site, os; print(os.pathsep.join(site.getsitepackages()))"
 LINK_BASE = (
     "import sys, sysconfig, pathlib; "
@@ -77,6 +82,12 @@ class Scripts(Runs, Objects):
             )
         staged = [await self._stored(owner, uri) for uri in (script.uri, *script.file_uris)]
         names = [name for name, _ in staged]
+        hidden = [name for name in names if name.startswith(".")]
+        if hidden:
+            raise Invalid(
+                f"{hidden[0]}: a run's file name that starts with '.' is not staged into its "
+                "work/ directory; rename it"
+            )
         if len(set(names)) != len(names):
             raise Invalid(f"two of the run's files have the same name: {sorted(names)}")
         wheelhouse = self._check_packages(script)
@@ -94,11 +105,13 @@ class Scripts(Runs, Objects):
         inputs = self.paths(run.id).input
         store = self.objects_root(owner)
         if await asyncio.to_thread(store.is_dir):
-            await asyncio.to_thread(files.link_tree, store, self.paths(run.id).root / STORE)
+            await asyncio.to_thread(files.link_tree, store, self.paths(run.id).root / SNAPSHOT)
         for target, source in staged:
             await asyncio.to_thread(files.link_file, source, inputs / target)
         if wheelhouse is not None:
-            await asyncio.to_thread(files.link_tree, wheelhouse, self.paths(run.id).root / "wheels")
+            await asyncio.to_thread(
+                files.link_tree, wheelhouse, self.paths(run.id).root / WHEELHOUSE
+            )
         for note in notes:
             await self.store.add_event(run.id, run.state.value, note)
         return await self.start(owner, run.id, cores=cores)
@@ -146,11 +159,11 @@ class Scripts(Runs, Objects):
             path = ":".join([main, *(n for n in extras if n.lower().endswith(".jar"))])
             words = [java, "-cp", path, script.main_class, *script.args]
             return (
-                f'exec 2>&1; export LOCALRUN_STORE="$(cd .. && pwd)/{STORE}"; exec '
+                f'exec 2>&1; export LOCALRUN_STORE="$(cd .. && pwd)/{SNAPSHOT}"; exec '
                 + shlex.join(words)
             )
         python = self.settings.script_python or sys.executable
-        steps = ["exec 2>&1", f'export LOCALRUN_STORE="$(cd .. && pwd)/{STORE}"']
+        steps = ["exec 2>&1", f'export LOCALRUN_STORE="$(cd .. && pwd)/{SNAPSHOT}"']
         wheels = [n for n in extras if n.lower().endswith(".whl")]
         if script.requirements or wheels:
             steps += self._install_steps(python, [*script.requirements, *wheels], local_wheels)

@@ -50,4 +50,7 @@ async def test_a_run_that_needs_what_the_host_lacks_is_refused_and_not_stored(
         await create(Script(base + "absent.py"))
     with pytest.raises(Invalid, match="same name"):
         await create(Script(base + "a.py", file_uris=(base + "a.py",)))
+    await service.put_object("alice", "s/.hidden.py", _one_chunk(b"print(1)"))
+    with pytest.raises(Invalid, match=r"\.hidden\.py.*starts with '\.'"):
+        await create(Script(base + ".hidden.py"))  # it would not be staged into work/
     assert await service.list_runs("alice") == []

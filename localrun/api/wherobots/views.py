@@ -30,8 +30,10 @@ from localrun.runs import Run
 from localrun.service.scripts import Script
 
 FAMILY = "wherobots"
-NAME = re.compile(r"^[a-zA-Z0-9_.-]{8,255}$")
+DEFAULT_REGION = "local"  # a run made without ?region=
+NAME = re.compile(r"[a-zA-Z0-9_.-]{8,255}")  # fullmatch: "$" would let a final "\n" in
 MAX_SIZE = 100
+LIST_SCAN = 10_000  # runs a listing looks at, newest first; total counts at most these
 CREATE_FIELDS = frozenset(
     {"name", "runtime", "version", "timeoutSeconds", "runPython", "runJar", "environment"}
 )
@@ -108,9 +110,11 @@ def dependencies(given: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
         kind = item.get("sourceType")
         if kind == "PYPI":
             name, version = item.get("libraryName"), item.get("libraryVersion")
-            if not isinstance(name, str) or not PACKAGE.match(name):
+            if not isinstance(name, str) or not PACKAGE.fullmatch(name):
                 raise BadField(f"{where}.libraryName", "is not a PyPI package name")
-            if version is not None and (not isinstance(version, str) or not VERSION.match(version)):
+            if version is not None and (
+                not isinstance(version, str) or not VERSION.fullmatch(version)
+            ):
                 raise BadField(f"{where}.libraryVersion", "is not a version")
             requirements.append(f"{name}=={version}" if version else name)
         elif kind == "FILE":
@@ -140,10 +144,11 @@ async def create_run(request: web.Request) -> web.Response:
     if unknown:
         raise BadField(unknown[0][:40], "is not a field of a run")
     name = body.get("name")
-    if not isinstance(name, str) or not NAME.match(name):
+    if not isinstance(name, str) or not NAME.fullmatch(name):
         raise BadField("name", "must be 8-255 characters of letters, digits, '_', '.' and '-'")
     timeout = integer(body.get("timeoutSeconds", 3600), "timeoutSeconds", 1)
-    environment = body.get("environment") or {}
+    environment = body.get("environment")
+    environment = {} if environment is None else environment
     if not isinstance(environment, dict):
         raise BadField("environment", "must be an object")
     requirements, file_uris = dependencies(environment.get("dependencies"))
@@ -151,7 +156,7 @@ async def create_run(request: web.Request) -> web.Response:
     notes = []
     if environment.get("sparkConfigs"):
         notes.append(SPARK_NOTE)
-    region = request.query.get("region") or "local"
+    region = request.query.get("region") or DEFAULT_REGION
     payload = {**body, "runtime": body.get("runtime") or DEFAULT_RUNTIME, "timeoutSeconds": timeout}
     spec = {"payload": payload, "region": region, "notes": notes}
     run = await service(request).create_script_run(
@@ -171,7 +176,7 @@ async def create_run(request: web.Request) -> web.Response:
 async def list_runs(request: web.Request) -> web.Response:
     who = await owner(request)
     query = request.query
-    size = integer(query.get("size", 50), "size", 1, MAX_SIZE)
+    size = integer(query.get("size", 50), "size", 0, MAX_SIZE)  # 0: only the total
     filters: dict[str, Any] = {"family": FAMILY, "newest_first": True}
     wanted = query.getall("status", [])
     if wanted:
@@ -185,25 +190,32 @@ async def list_runs(request: web.Request) -> web.Response:
             filters["created_after"] = parse_time(query["created_after"])
         except ValueError:
             raise BadField("created_after", "must be an ISO-8601 time") from None
-    if query.get("cursor"):
-        filters["before_seq"] = integer(query["cursor"], "cursor", 0)
+    before = integer(query["cursor"], "cursor", 0) if query.get("cursor") else None
     pattern = query.get("name")
     if pattern and pattern.count("*") > 1:
         raise BadField("name", "may hold one * at most")
-    found = await service(request).list_runs(who, limit=10_000 if pattern else size + 1, **filters)
+    # every match, so that total counts them all (the name pattern is applied here)
+    found = await service(request).list_runs(who, limit=LIST_SCAN, **filters)
     if pattern:
         found = [r for r in found if name_matches(pattern, r.name)]
-    page = found[:size]
-    following = str(page[-1].seq) if len(found) > size else None
+    if query.get("region"):
+        found = [r for r in found if region_of(r) == query["region"]]
+    following_runs = [r for r in found if before is None or r.seq < before]
+    page = following_runs[:size]
+    more = len(following_runs) > size
     body = {
         "items": [run_json(r) for r in page],
-        "total": len(found) if pattern else await service(request).count_runs(who),
-        "next_page": following,
+        "total": len(found),
+        "next_page": str(page[-1].seq) if more and page else None,
         "previous_page": None,
         "current_page": query.get("cursor"),
         "current_page_backwards": None,
     }
     return web.json_response(body)
+
+
+def region_of(run: Run) -> str:
+    return str((run.extra.get("wherobots") or {}).get("region") or DEFAULT_REGION)
 
 
 def name_matches(pattern: str, name: str) -> bool:
