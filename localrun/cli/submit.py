@@ -42,6 +42,11 @@ def register(sub: Subparsers) -> None:
         metavar="N",
         help="after a CFL failure, retry up to N times with time_step x0.75 (default: daemon's)",
     )
+    submit.add_argument(
+        "--preprocess",
+        choices=("ideal", "real"),
+        help="run ideal.exe or real.exe on one rank first; it makes wrfinput (and wrfbdy)",
+    )
     mode = submit.add_mutually_exclusive_group()
     mode.add_argument("--watch", action="store_true", help="show progress until the run ends")
     mode.add_argument(
@@ -76,7 +81,7 @@ def precheck(args: argparse.Namespace, client: Client) -> None:
         text = namelist.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         raise CommandError(f"cannot read {namelist}: {exc}", 2) from None
-    problems = check_case(text, cores=args.cores, inputs_dir=case_dir)
+    problems = check_case(text, cores=args.cores, inputs_dir=case_dir, preprocess=args.preprocess)
     if problems:
         first = problems[0]
         hint = f" ({first.hint})" if first.hint else ""
@@ -104,6 +109,8 @@ def cmd_submit(args: argparse.Namespace) -> int:
         fields["walltime_s"] = max(1, round(args.walltime))
     if args.cfl_retries is not None:
         fields["cfl_retries"] = args.cfl_retries
+    if args.preprocess:
+        fields["preprocess"] = args.preprocess
     run = client.create_run(**fields)
     try:
         uploaded = client.upload(run["id"], inputs_of(case_dir))

@@ -14,9 +14,34 @@ from localrun.executor.base import LaunchRequest
 from localrun.files import run_paths
 from localrun.runs import Run
 
+PREPROCESSORS = ("ideal", "real")  # WRF's initialisation programs, ideal.exe and real.exe
+# A run with a pre-processing step: the initialisation on one rank, its rsl files kept in
+# preprocess/, then the model on the run's cores.
+PREPROCESS = (
+    "mpirun -np 1 {name}.exe || exit $?\n"
+    "mkdir -p preprocess && mv -f rsl.out.* rsl.error.* preprocess/\n"
+    "exec mpirun -np {cores} wrf.exe\n"
+)
+
 
 def simulator_executable() -> str:
     return str(Path(sys.executable).parent / "localrun-wrf-sim")
+
+
+def simulator_preprocessor(name: str) -> str | None:
+    """The simulator's stand-in for ideal.exe; it has no real.exe (that needs WPS's data)."""
+    return str(Path(sys.executable).parent / "localrun-wrf-sim-ideal") if name == "ideal" else None
+
+
+def preprocessor_executable(settings: Settings, run: Run, name: str) -> str | None:
+    """ideal.exe or real.exe for the run's version: configured (models = ideal:4.7.1=...), or
+    the simulator's own when the run runs the simulator; None when there is none."""
+    configured = settings.model_paths.get((name, run.version))
+    if configured:
+        return configured
+    if model_executable(settings, run) == simulator_executable():
+        return simulator_preprocessor(name)
+    return None
 
 
 def model_executable(settings: Settings, run: Run) -> str:
@@ -73,11 +98,16 @@ def write_wrapper(path: Path, target: str) -> None:
 
 
 def tool_dir(settings: Settings, run: Run, root: Path) -> Path:
-    """A bin/ where `wrf.exe`, `mpirun` and `mpiexec` run the configured model and launcher."""
+    """A bin/ where `wrf.exe`, `ideal.exe`, `real.exe`, `mpirun` and `mpiexec` run the configured
+    model, its pre-processors and the launcher."""
     bindir = root / "bin"
     bindir.mkdir(exist_ok=True)
     launcher = resolve_launcher(settings.mpirun, bindir)
     write_wrapper(bindir / "wrf.exe", model_executable(settings, run))
+    for name in PREPROCESSORS:
+        found = preprocessor_executable(settings, run, name)
+        if found is not None:
+            write_wrapper(bindir / f"{name}.exe", found)
     write_wrapper(bindir / "mpirun", launcher)
     write_wrapper(bindir / "mpiexec", launcher)
     return bindir
@@ -88,7 +118,8 @@ def launch_request(settings: Settings, run: Run) -> LaunchRequest:
     paths.create()
     stage_inputs(paths.input, paths.work)
     search = [str(Path(sys.executable).parent), os.environ.get("PATH", "/usr/bin:/bin")]
-    if run.kind == "shell":
+    preprocess = run.extra.get("preprocess") if run.kind == "wrf" else None
+    if run.kind == "shell" or preprocess:
         search.insert(0, str(tool_dir(settings, run, paths.root)))
     env = {
         "OMP_NUM_THREADS": "1",
@@ -98,6 +129,16 @@ def launch_request(settings: Settings, run: Run) -> LaunchRequest:
         "PATH": os.pathsep.join(search),
     }
     shell = run.kind == "shell"
+    if preprocess:
+        return LaunchRequest(
+            run_id=run.id,
+            work_dir=str(paths.work),
+            log_dir=str(paths.logs),
+            cores=run.cores,
+            walltime_s=run.walltime_s,
+            env=env,
+            command=PREPROCESS.format(name=preprocess, cores=run.cores),
+        )
     return LaunchRequest(
         run_id=run.id,
         work_dir=str(paths.work),

@@ -85,6 +85,7 @@ class Chains(Runs):
             told=f"retried after CFL as run {{}}, with time_step = {step:g}",
             cores=None,
             start=True,
+            preprocess=run.extra.get("preprocess"),
         )
 
     async def after_end(self, run: Run) -> None:
@@ -109,6 +110,7 @@ class Chains(Runs):
         told: str,
         cores: int | None,
         start: bool,
+        preprocess: str | None = None,
     ) -> Run:
         back, forward = link
         new = await self.create_run(
@@ -120,6 +122,7 @@ class Chains(Runs):
             cores=cores or first.cores,
             walltime_s=first.walltime_s,
             extra={back: first.id, **extra},
+            preprocess=preprocess,
         )
         try:
             await self._stage(first, new, namelist, restart_files)

@@ -45,7 +45,7 @@ class Inputs(ServiceBase):
         if isinstance(known, list):
             return [str(name) for name in known]
         case = self.case(run)
-        return case.required_inputs if case else [NAMELIST]
+        return case.inputs_before(run.extra.get("preprocess")) if case else [NAMELIST]
 
     def missing_inputs(self, run: Run) -> list[str]:
         input_dir = self.paths(run.id).input
@@ -129,7 +129,7 @@ class Inputs(ServiceBase):
         assert run is not None
         if run.kind == "wrf":
             case = self.case(run)
-            required = case.required_inputs if case else [NAMELIST]
+            required = case.inputs_before(run.extra.get("preprocess")) if case else [NAMELIST]
             if run.extra.get("required_inputs") != required:
                 run = await self.update_extra(run, required_inputs=required)
         missing = self.missing_inputs(run)

@@ -18,6 +18,22 @@ from localrun.service.inputs import Inputs
 BUCKET = "localrun"
 MULTIPART = "multipart"  # under the data directory: parts of multipart uploads under way
 READ_CHUNK = 1 << 20
+NAME_MAX = 255  # bytes of one key segment: a file or folder name on disk
+KEY_MAX = 1024  # bytes of a whole key, as S3 allows
+
+
+def check_length(key: str) -> None:
+    """Invalid ("key_too_long") for a key the file system cannot hold as a path: a segment
+    over NAME_MAX bytes, or more than KEY_MAX bytes in all."""
+    size = len(key.encode("utf-8", "surrogatepass"))
+    longest = max(len(part.encode("utf-8", "surrogatepass")) for part in key.split("/"))
+    if size > KEY_MAX or longest > NAME_MAX:
+        shown = key[:60] + ("..." if len(key) > 60 else "")
+        raise Invalid(
+            f"{shown!r} is longer than a key may be: {KEY_MAX} bytes in all, {NAME_MAX} "
+            "for each name in it",
+            code="key_too_long",
+        )
 
 
 class Objects(Inputs):
@@ -35,6 +51,7 @@ class Objects(Inputs):
 
     def object_path(self, owner: str, key: str) -> Path:
         files.safe_relpath(key)
+        check_length(key)
         return files.resolve_inside(self.objects_root(owner), key)
 
     async def put_object(self, owner: str, key: str, chunks: AsyncIterator[bytes]) -> int:

@@ -16,6 +16,8 @@ from localrun.service.inputs import Inputs
 from localrun.service.versions import SIMULATOR
 from localrun.wrf.checks import check_case
 
+PREPROCESSORS = ("ideal", "real")
+
 NOT_STARTED = frozenset({State.CREATED, State.READY})
 
 
@@ -34,6 +36,7 @@ class Runs(Inputs):
         command: str | None = None,
         extra: dict[str, Any] | None = None,
         job: tuple[str, int] | None = None,
+        preprocess: str | None = None,
     ) -> Run:
         """A new run; `job` is (job id, index) for one of a job's runs. A shell command's
         launcher lines count: `mpirun -np 2` takes 2 cores whatever was declared."""
@@ -48,6 +51,8 @@ class Runs(Inputs):
         executable = self.executable_of(model.lower(), resolved)
         if resolved != SIMULATOR:
             version = resolved  # the simulator serves any version: the asked one is kept
+        if preprocess is not None:
+            extra = {**(extra or {}), **self._preprocessor(model.lower(), resolved, preprocess)}
         if cores is not None:
             self.check_cores(cores, oversubscribe=False)
         if walltime_s is not None and walltime_s <= 0:
@@ -84,6 +89,21 @@ class Runs(Inputs):
         except BaseException:
             await asyncio.to_thread(files.remove_tree, paths.root)
             raise
+
+    def _preprocessor(self, model: str, version: str, name: str) -> dict[str, str]:
+        """The run's pre-processing step: ideal.exe or real.exe of its version."""
+        if model != "wrf" or name not in PREPROCESSORS:
+            raise Invalid(f"preprocess must be one of {', '.join(PREPROCESSORS)}, not {name!r}")
+        configured = self.settings.model_paths.get((name, version))
+        if configured is None and version == SIMULATOR and name == "ideal":
+            configured = SIMULATOR
+        if configured is None:
+            where = "the simulator has none" if version == SIMULATOR else "none is configured"
+            raise Invalid(
+                f"no {name}.exe for wrf {version}: {where}; add {name}:{version}=/path/{name}.exe "
+                "to the models setting"
+            )
+        return {"preprocess": name, "preprocessor": configured}
 
     async def _check_shell_owner(self, owner: str) -> None:
         """Without a sandbox a shell command can read and change every run of the host, so it
@@ -155,7 +175,9 @@ class Runs(Inputs):
             return
         paths = self.paths(run.id)
         text = (paths.input / NAMELIST).read_text(errors="replace")
-        problems = check_case(text, cores=cores, inputs_dir=paths.input)
+        problems = check_case(
+            text, cores=cores, inputs_dir=paths.input, preprocess=run.extra.get("preprocess")
+        )
         if problems:
             message = "; ".join(p.message for p in problems)
             hints = [p.hint for p in problems if p.hint]

@@ -42,7 +42,11 @@ Groups = Mapping[str, Mapping[str, Any]]
 
 
 def check_case(
-    text: str, *, cores: int | None = None, inputs_dir: Path | None = None
+    text: str,
+    *,
+    cores: int | None = None,
+    inputs_dir: Path | None = None,
+    preprocess: str | None = None,
 ) -> list[Problem]:
     """Every problem wrf.exe would stop on that can be seen before launch; [] when none."""
     try:
@@ -61,7 +65,7 @@ def check_case(
     if cores is not None:
         problems += check_cores(case, cores)
     if inputs_dir is not None:
-        problems += check_inputs(case, inputs_dir)
+        problems += check_inputs(case, inputs_dir, preprocess)
     return problems
 
 
@@ -221,19 +225,21 @@ def suggest_ranks(case: Case, cores: int) -> Layout | None:
     return None
 
 
-def check_inputs(case: Case, inputs_dir: Path) -> Iterator[Problem]:
-    for name in case.required_inputs:
+def check_inputs(case: Case, inputs_dir: Path, preprocess: str | None = None) -> Iterator[Problem]:
+    for name in case.inputs_before(preprocess):
         if name != "namelist.input" and not (inputs_dir / name).exists():
             yield _missing(name)
     for domain in case.domains:
         path = inputs_dir / f"wrfinput_d{domain.id:02d}"
-        if path.is_file() and not case.restart:
+        if path.is_file() and not case.restart and preprocess is None:
             yield from _size_mismatches(domain, path)
 
 
 def _missing(name: str) -> Problem:
     if name.startswith("wrfrst_"):
         hint = "a restart run needs the wrfrst file written at its start time by an earlier run"
+    elif name.startswith("met_em."):
+        hint = "real.exe reads the met_em files that WPS's metgrid.exe writes"
     elif name.startswith("wrfbdy_"):
         hint = "real-data runs need wrfbdy_d01 from real.exe (or set specified = .false.)"
     else:

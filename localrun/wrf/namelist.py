@@ -113,6 +113,16 @@ class Case:
             names.append("wrfbdy_d01")
         return names
 
+    def inputs_before(self, preprocess: str | None) -> list[str]:
+        """What a run needs uploaded when ideal.exe or real.exe runs first and makes the rest:
+        the namelist, and for real.exe each domain's metgrid file at the start time."""
+        if preprocess == "ideal":
+            return ["namelist.input"]
+        if preprocess == "real":
+            stamp = wrf_time(self.start)
+            return ["namelist.input", *[f"met_em.d{d.id:02d}.{stamp}.nc" for d in self.domains]]
+        return self.required_inputs
+
     def _nest_input(self, domain: Domain) -> bool:
         flags = _as_list(self.raw.get("time_control", {}).get("input_from_file"))
         index = domain.id - 1

@@ -73,3 +73,26 @@ def test_shell_mpirun_runs_the_real_launcher_not_itself(tmp_path: Path) -> None:
     assert "HYDRA" in out.stdout or "Open MPI" in out.stdout
     bindir = Path(spec.env["PATH"].split(os.pathsep)[0])
     assert "/bin/mpirun" not in (bindir / "mpirun").read_text()
+
+
+def test_a_shell_run_can_call_the_pre_processors(tmp_path: Path) -> None:
+    models = "wrf:4.7.1=/opt/wrf.exe,real:4.7.1=/opt/real.exe,ideal:4.7.1=/opt/ideal.exe"
+    spec = launch_request(make_settings(tmp_path, models=models), run("shell", "real.exe"))
+    bindir = Path(spec.env["PATH"].split(os.pathsep)[0])
+    assert (bindir / "real.exe").read_text() == '#!/bin/sh\nexec /opt/real.exe "$@"\n'
+    assert (bindir / "ideal.exe").read_text() == '#!/bin/sh\nexec /opt/ideal.exe "$@"\n'
+    spec = launch_request(make_settings(tmp_path / "sim"), run("shell", "ideal.exe", "sim"))
+    bindir = Path(spec.env["PATH"].split(os.pathsep)[0])
+    assert "localrun-wrf-sim-ideal" in (bindir / "ideal.exe").read_text()
+    assert not (bindir / "real.exe").exists()  # the simulator has no real.exe
+
+
+def test_a_wrf_run_with_ideal_first(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, models="wrf:4.7.1=/opt/wrf.exe,ideal:4.7.1=/opt/ideal.exe")
+    with_ideal = run()
+    with_ideal.extra["preprocess"] = "ideal"
+    spec = launch_request(settings, with_ideal)
+    assert spec.executable is None and spec.command is not None
+    lines = spec.command.splitlines()
+    assert lines[0] == "mpirun -np 1 ideal.exe || exit $?"
+    assert lines[-1] == "exec mpirun -np 2 wrf.exe"

@@ -37,6 +37,23 @@ async def test_objects_stay_in_their_owners_store(service: Service) -> None:
     assert service.objects_root("a/b").name.startswith("h-")  # an owner name that is no path
 
 
+async def test_keys_the_file_system_cannot_hold_are_refused_not_crashed_on(
+    service: Service,
+) -> None:
+    long_name = "q" * 256  # one byte over NAME_MAX
+    deep = "/".join(["d" * 200] * 6)  # every segment fits, the key (1205 bytes) does not
+    for key in (long_name, f"cases/{long_name}", f"{long_name}/a.py", deep, "é" * 128):
+        with pytest.raises(Invalid, match="longer than") as caught:
+            service.object_path("alice", key)
+        assert caught.value.code == "key_too_long"
+        with pytest.raises(Invalid, match="longer than"):
+            await service.put_object("alice", key, chunks(b"x"))
+        with pytest.raises(Invalid, match="longer than"):
+            await service.object_entry("alice", key)
+    assert service.object_path("alice", "q" * 255).name == "q" * 255
+    assert await service.put_object("alice", "q" * 255, chunks(b"x")) == 1
+
+
 async def test_objects_count_in_the_owners_quota(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, quota_bytes=100)
     store = await Store.open(settings.data_path / "localrun.db")

@@ -39,7 +39,7 @@ OPERATIONS: list[tuple[str, str, str, list[dict[str, Any]], dict[str, str | None
     (
         "post",
         "/localrun/v1/runs",
-        "Create a run (JSON: name, model, version, cores, walltime_s, cfl_retries)",
+        "Create a run (JSON: name, model, version, cores, walltime_s, cfl_retries, preprocess)",
         [],
         {"201": "Run"},
     ),
@@ -131,6 +131,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "cores": _INT,
         "walltime_s": _INT,
         "cfl_retries": {"type": "integer", "minimum": 0, "maximum": MAX_CFL_RETRIES},
+        "preprocess": {"type": "string", "enum": ["ideal", "real"]},
     },
     ("post", "/localrun/v1/runs/{id}/resume"): {
         "cores": _INT,

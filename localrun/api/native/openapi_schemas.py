@@ -67,6 +67,7 @@ _RUN_PROPERTIES: dict[str, Any] = {
     "stop_requested": _BOOL,
     "queue_reason": _nullable(_STR),
     "job": _nullable(_object({"id": _STR, "index": _nullable(_INT)})),
+    "preprocess": _nullable({"type": "string", "description": "ideal or real: run first"}),
     "links": {
         "type": "object",
         "description": "linked runs: resumed_from/resumed_by, retry_of/retried_by "

@@ -55,6 +55,7 @@ def run_json(svc: Service, run: Run, events: list[Event] | None = None) -> dict[
         "queue_reason": run.extra.get("queue_reason") if run.state == State.QUEUED else None,
         "job": None if run.job_id is None else {"id": run.job_id, "index": run.job_index},
         "links": {k: run.extra[k] for k in LINKS if run.extra.get(k) is not None},
+        "preprocess": run.extra.get("preprocess"),
     }
     if run.error_code or run.error_message:
         body["error"] = {

@@ -69,6 +69,7 @@ async def create_run(request: web.Request) -> web.Response:
         cores=None if cores is None else integer(cores, "cores", 1),
         walltime_s=None if walltime is None else integer(walltime, "walltime_s", 1),
         extra=extra,
+        preprocess=None if body.get("preprocess") is None else str(body["preprocess"]),
     )
     return await _run_response(request, run, 201)
 

@@ -21,6 +21,7 @@ CODES: dict[str, tuple[str, int]] = {
     "no_upload": ("NoSuchUpload", 404),
     "not_found": ("NoSuchKey", 404),
     "too_large": ("EntityTooLarge", 400),
+    "key_too_long": ("KeyTooLongError", 400),
     "no_space": ("InsufficientStorage", 507),
     "method_not_allowed": ("MethodNotAllowed", 405),
     "internal": ("InternalError", 500),

@@ -25,10 +25,16 @@ JOB_LIST_LIMIT = 10_000  # the newest jobs a list shows (the client reads no pag
 
 
 async def own_job(svc: Service, who: str, job_id: str) -> Job:
+    """The owner's run (a job of this family), once it is whole."""
     job = await svc.get_job(who, job_id)
-    if job.family != FAMILY:
+    if job.family != FAMILY or svc.being_made(job.id):
         raise NotFound(f"no run {job_id}")
     return job
+
+
+async def whole_jobs(svc: Service, who: str) -> list[Job]:
+    """The owner's runs, newest first, but those POST /runs is still making."""
+    return [job for job in await svc.list_jobs(who, FAMILY) if not svc.being_made(job.id)]
 
 
 async def own_call(svc: Service, who: str, run_id: str) -> tuple[Run, Job]:
@@ -73,7 +79,7 @@ async def create_run(request: web.Request) -> web.Response:
 @route("GET", "/runs")
 async def list_runs(request: web.Request) -> web.Response:
     who = await owner(request)
-    jobs = await service(request).list_jobs(who, FAMILY)
+    jobs = await whole_jobs(service(request), who)
     return web.json_response([run_json(job) for job in jobs])
 
 
@@ -97,7 +103,7 @@ async def delete_run(request: web.Request) -> web.Response:
 async def list_jobs(request: web.Request) -> web.Response:
     who = await owner(request)
     svc = service(request)
-    jobs = {job.id: job for job in await svc.list_jobs(who, FAMILY)}
+    jobs = {job.id: job for job in await whole_jobs(svc, who)}
     calls = await svc.list_runs(who, family=FAMILY, newest_first=True, limit=JOB_LIST_LIMIT)
     return web.json_response(
         [job_json(run, jobs[run.job_id]) for run in calls if run.job_id in jobs]

@@ -13,6 +13,24 @@ class SlurmError(RuntimeError):
     """A Slurm command failed; the message is what it said (its "error: " prefixes removed)."""
 
 
+class SlurmUnreachable(SlurmError):
+    """Slurm gave no answer: its command is missing or timed out, or it could not reach the
+    controller (or munge). Nothing can be concluded about any job from it."""
+
+
+# What Slurm's commands say when they never got an answer from slurmctld (slurm_errno.c).
+NO_ANSWER = (
+    "unable to contact slurm controller",
+    "socket timed out",
+    "zero bytes were transmitted",
+    "communication connection failure",
+    "connection refused",
+    "authentication error",
+    "munge",
+    "in the process of shutting down",
+)
+
+
 @dataclass(frozen=True)
 class SlurmTools:
     """Where each Slurm command is."""
@@ -38,13 +56,16 @@ def run_tool(argv: list[str], env: Mapping[str, str] | None = None) -> str:
             check=False,
         )
     except FileNotFoundError:
-        raise SlurmError(f"{argv[0]}: not found (is Slurm installed here?)") from None
+        raise SlurmUnreachable(f"{argv[0]}: not found (is Slurm installed here?)") from None
     except OSError as exc:
-        raise SlurmError(f"{argv[0]}: {exc}") from None
+        raise SlurmUnreachable(f"{argv[0]}: {exc}") from None
     except subprocess.TimeoutExpired:
-        raise SlurmError(f"{argv[0]} did not answer within {TOOL_TIMEOUT_S:.0f} s") from None
+        raise SlurmUnreachable(f"{argv[0]} did not answer within {TOOL_TIMEOUT_S:.0f} s") from None
     if done.returncode != 0:
-        raise SlurmError(slurm_message(done.stderr) or f"{argv[0]} exited {done.returncode}")
+        said = slurm_message(done.stderr) or f"{argv[0]} exited {done.returncode}"
+        if any(words in said.lower() for words in NO_ANSWER):
+            raise SlurmUnreachable(said)
+        raise SlurmError(said)
     return done.stdout
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from localrun.executor.slurm.tools import SlurmError, run_tool, slurm_message
+from localrun.executor.slurm.tools import SlurmError, SlurmUnreachable, run_tool, slurm_message
 
 
 def test_slurm_message_drops_the_prefixes() -> None:
@@ -24,3 +24,15 @@ def test_failures_raise_with_what_was_said() -> None:
     with pytest.raises(SlurmError, match="boom"):
         run_tool(["/bin/sh", "-c", "echo 'x: error: boom' >&2; exit 1"])
     assert run_tool(["/bin/echo", "17"]) == "17\n"
+
+
+def test_no_answer_is_told_apart_from_an_answer() -> None:
+    down = "echo 'squeue: error: Unable to contact slurm controller (connect failure)' >&2"
+    with pytest.raises(SlurmUnreachable, match="connect failure"):
+        run_tool(["/bin/sh", "-c", f"{down}; exit 1"])
+    with pytest.raises(SlurmUnreachable, match="not found"):
+        run_tool(["/nonexistent/squeue"])
+    refused = "echo 'slurm_load_jobs error: Invalid job id specified' >&2; exit 1"
+    with pytest.raises(SlurmError) as raised:
+        run_tool(["/bin/sh", "-c", refused])
+    assert not isinstance(raised.value, SlurmUnreachable)
