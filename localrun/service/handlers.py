@@ -135,6 +135,11 @@ class Handlers(Runs, Objects, Functions):
         self._settled: set[tuple[str, str]] = set()  # (owner, family) settled since start
         self._settling = asyncio.Lock()
 
+    def being_made(self, job_id: str) -> bool:
+        """Whether create_handler_job is making the job now: until it answers, the job is no
+        client's to see or delete (its runs are not all there yet)."""
+        return job_id in self._making
+
     async def settle_interrupted_jobs(self, owner: str, family: str) -> None:
         """Remove, once per daemon start and owner, the handler jobs whose making was cut
         short by the daemon's death (runs still ready, or fewer runs than tuples): the client
@@ -253,7 +258,7 @@ class Handlers(Runs, Objects, Functions):
         """Stop the job's live runs (the whole tree, SIGKILL after the grace), then remove the
         job, its runs and their directories."""
         job = await self.store.get_job(job_id, owner)
-        if job is None:
+        if job is None or self.being_made(job_id):
             raise NotFound(f"no job {job_id}")
         runs = await self.store.job_runs(job_id)
         for run in runs:

@@ -3,6 +3,7 @@ tests, against the real daemon)."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,10 @@ from aiohttp.test_utils import TestClient
 
 from localrun.api.sharedcloud.shapes import PYTHON_IMAGE
 from localrun.config import Settings
+from localrun.runs import Run
+from localrun.service import Service
 from tests.conftest import make_settings
+from tests.polling import eventually
 
 DATE = re.compile(r"^\d\d-\d\d-\d{4} \d\d:\d\d:\d\d$")
 CODE = "def handler(event):\n    return event\n"
@@ -149,3 +153,44 @@ async def test_errors_are_drf_json(client: Client, token: str) -> None:
         "/api/v1/runs/", data=b"x", headers={**auth(token), "Content-Type": "text/plain"}
     )
     assert text.status == 400 and "detail" in await text.json()
+
+
+async def test_a_run_being_made_is_not_seen_until_it_is_whole(
+    client: Client, service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its job row exists before its runs do; a DELETE that met it then made the POST fail
+    with a 500 (its next run's INSERT named a job that was gone). It is 404 until made."""
+    token = await signup(client)
+    function = await (
+        await client.post(
+            "/api/v1/functions/",
+            data={"name": "echo", "image": PYTHON_IMAGE, "code": CODE},
+            headers=auth(token),
+        )
+    ).json()
+    started = service.start
+    gate = asyncio.Event()
+
+    async def slow_start(owner: str, run_id: str) -> Run:
+        await gate.wait()
+        return await started(owner, run_id)
+
+    monkeypatch.setattr(service, "start", slow_start)
+    body = {"function": function["uuid"], "parameters": "((1,),(2,))", "bid_price": "1"}
+    posting = asyncio.create_task(client.post("/api/v1/runs/", data=body, headers=auth(token)))
+    [job] = await eventually(lambda: service.list_jobs("carol", "sharedcloud"), timeout=30)
+    for method, path in (
+        ("GET", f"/api/v1/runs/{job.id}/"),
+        ("DELETE", f"/api/v1/runs/{job.id}/"),
+    ):
+        answer = await client.request(method, path, headers=auth(token))
+        assert (answer.status, await answer.json()) == (404, {"detail": "Not found."})
+    assert await (await client.get("/api/v1/runs/", headers=auth(token))).json() == []
+    assert await (await client.get("/api/v1/jobs/", headers=auth(token))).json() == []
+    gate.set()
+    made = await posting
+    assert made.status == 201 and (await made.json())["uuid"] == job.id
+    [listed] = await (await client.get("/api/v1/runs/", headers=auth(token))).json()
+    assert listed["uuid"] == job.id
+    deleted = await client.delete(f"/api/v1/runs/{job.id}/", headers=auth(token))
+    assert deleted.status == 204

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import localrun
+from localrun.errors import NotFound
 from localrun.runs import Job, Run, State
 from localrun.service import Service
 from localrun.service.accounts import FieldInvalid
@@ -220,3 +221,30 @@ async def _state(service: Service, run_id: str, state: State) -> bool:
 
 async def _jobs(service: Service) -> list[Job] | None:
     return await service.list_jobs("alice", "family") or None
+
+
+async def test_a_job_being_made_cannot_be_removed(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    function = await service.create_function("alice", name="f", image="i", code="handler = 1")
+    started = service.start
+    gate = asyncio.Event()
+
+    async def slow_start(owner: str, run_id: str) -> Run:
+        await gate.wait()
+        return await started(owner, run_id)
+
+    monkeypatch.setattr(service, "start", slow_start)
+    making = asyncio.create_task(
+        service.create_handler_job(
+            "alice", "family", function_id=function["id"], parameters="((1,),(2,))", spec={}
+        )
+    )
+    [job] = await eventually(lambda: _jobs(service), timeout=30)
+    assert service.being_made(job.id)
+    with pytest.raises(NotFound):
+        await service.remove_job("alice", job.id)
+    gate.set()
+    made, runs = await making
+    assert made.id == job.id and len(runs) == 2 and not service.being_made(job.id)
+    await service.remove_job("alice", job.id)
