@@ -269,6 +269,14 @@ def test_bad_signatures_and_foreign_keys_are_refused_and_store_nothing(
     assert raw.status_code == 403 and raw.headers["Content-Type"].startswith("application/xml")
     assert b"<Code>AccessDenied</Code>" in raw.content
     assert sorted(p.name for p in stored(daemon, "").iterdir()) == ["only"]
+    long_key = "tester/" + "q" * 256  # a name the file system cannot hold
+    assert put(s3, long_key) == ("KeyTooLongError", 400)
+    code = error_of(lambda: s3.delete_object(Bucket="localrun", Key=long_key))
+    assert code == ("KeyTooLongError", 400)
+    code = error_of(lambda: s3.create_multipart_upload(Bucket="localrun", Key=long_key))
+    assert code == ("KeyTooLongError", 400)
+    code = error_of(lambda: s3.list_objects_v2(Bucket="localrun", Prefix=long_key + "/"))
+    assert code == ("KeyTooLongError", 400)
 
 
 def test_a_body_stream_in_memory_is_fine(s3: Any, daemon: Daemon) -> None:

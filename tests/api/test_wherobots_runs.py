@@ -77,7 +77,7 @@ async def log_lines(client: Client, key: dict[str, str], run_id: str, prefix: st
     return [item["raw"] for item in (await answer.json())["items"]]
 
 
-async def test_a_name_is_checked_whole_and_environment_must_be_an_object(make: Any) -> None:
+async def test_names_args_version_and_environment_are_checked_at_creation(make: Any) -> None:
     client, service, key = await make()
     await service.put_object("alice", "s/a.py", _chunk(b"print(1)"))
     script = {"uri": "s3://localrun/alice/s/a.py"}
@@ -86,6 +86,9 @@ async def test_a_name_is_checked_whole_and_environment_must_be_an_object(make: A
         {"name": "localrun-env-list", "runPython": script, "environment": []},
         {"name": "localrun-env-text", "runPython": script, "environment": ""},
         {"name": "localrun-env-zero", "runPython": script, "environment": 0},
+        {"name": "localrun-nul-args", "runPython": {**script, "args": ["a\x00b"]}},
+        {"name": "localrun-version1", "runPython": script, "version": {"x": 1}},
+        {"name": "localrun-sparkcfg", "runPython": script, "environment": {"sparkConfigs": "x"}},
     ):
         answer = await client.post("/runs", json=body, headers=key)
         assert answer.status == 422, (body, await answer.text())
@@ -199,3 +202,23 @@ async def test_a_run_reads_its_owners_store_but_cannot_change_it(make: Any, tmp_
     assert stored.read_text() == TAMPER
     assert stored.stat().st_nlink > 1  # the run's snapshot is made of links, not copies
     assert wheel.stat().st_nlink > 1
+
+
+async def test_a_name_too_long_for_the_disk_is_a_400_everywhere_in_the_drive(make: Any) -> None:
+    client, service, key = await make()
+    drive, long_name = "/storage/user_files::local", "q" * 300
+    await service.put_object("alice", "s/a.py", _chunk(b"print(1)"))
+    for method, path in (
+        ("POST", f"{drive}/file-upload-url/{long_name}"),
+        ("GET", f"{drive}/directories/{long_name}"),
+        ("PUT", f"{drive}/directories/{long_name}"),
+        ("DELETE", f"{drive}/directories/{long_name}"),
+        ("DELETE", f"{drive}/files/{long_name}"),
+        ("GET", f"{drive}/files/{long_name}"),
+        ("POST", f"{drive}/file-rename/{long_name}?new_name=b.py"),
+        ("POST", f"{drive}/file-rename/s/a.py?new_name={long_name}"),
+    ):
+        answer = await client.request(method, path, headers=key, allow_redirects=False)
+        assert answer.status == 400, (method, path[:60], answer.status, await answer.text())
+        assert "longer than" in (await answer.json())["message"]
+    assert [e.path for e in await service.list_objects("alice", "s")] == ["a.py"]

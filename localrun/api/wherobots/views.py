@@ -87,6 +87,8 @@ def program(body: dict[str, Any]) -> dict[str, Any]:
     args = spec.get("args") or []
     if not isinstance(args, list) or not all(isinstance(a, str | int | float) for a in args):
         raise BadField(f"{field}.args", "must be a list of strings")
+    if any("\x00" in str(a) for a in args):
+        raise BadField(f"{field}.args", "an argument cannot hold a NUL character")
     main_class = spec.get("mainClass") or ""
     if field == "runJar" and (not isinstance(main_class, str) or not main_class):
         raise BadField("runJar.mainClass", "a jar run needs the class to run")
@@ -151,6 +153,11 @@ async def create_run(request: web.Request) -> web.Response:
     environment = {} if environment is None else environment
     if not isinstance(environment, dict):
         raise BadField("environment", "must be an object")
+    if not isinstance(environment.get("sparkConfigs") or {}, dict):
+        raise BadField("environment.sparkConfigs", "must be an object")
+    version = body.get("version")
+    if version is not None and not isinstance(version, str):
+        raise BadField("version", "must be a string")
     requirements, file_uris = dependencies(environment.get("dependencies"))
     script = Script(**program(body), requirements=requirements, file_uris=file_uris)
     notes = []
