@@ -102,8 +102,9 @@ def check_email(email: str) -> None:
 
 
 class LoginThrottle:
-    """At most LOGIN_FAILURES failed logins per address in any LOGIN_WINDOW_S; beyond that
-    every login from the address is refused until the oldest failure leaves the window."""
+    """At most LOGIN_FAILURES failed logins per address in any LOGIN_WINDOW_S (a login still
+    being checked counts as failed); beyond that every login from the address is refused until
+    the oldest failure leaves the window."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
@@ -126,6 +127,19 @@ class LoginThrottle:
 
     def failed(self, address: str) -> None:
         self._recent(address).append(self.clock())
+
+    def begin(self, address: str) -> float:
+        """check, then count the attempt as failed until succeeded() says otherwise, so that
+        guesses sent at once are counted before their hashes are done."""
+        self.check(address)
+        stamp = self.clock()
+        self._recent(address).append(stamp)
+        return stamp
+
+    def succeeded(self, address: str, stamp: float) -> None:
+        found = self._failures.get(address)
+        if found is not None and stamp in found:
+            found.remove(stamp)
 
 
 class Accounts:
@@ -170,13 +184,13 @@ class Accounts:
 
     async def login(self, username: str, password: str, address: str) -> str:
         """A new token for the account, or FieldInvalid; throttled per address."""
-        self.throttle.check(address)
+        attempt = self.throttle.begin(address)  # a failure until the password is right
         user = await self.store.user(username=username) if username else None
         stored = user["password_hash"] if user else _DUMMY
         good = await asyncio.to_thread(verify_password, password, stored)
         if user is None or not good:
-            self.throttle.failed(address)
             raise FieldInvalid("non_field_errors", BAD_LOGIN)
+        self.throttle.succeeded(address, attempt)
         name = _login_prefix(user) + secrets.token_hex(6)
         token = await self.tokens.create(name, user["owner"])
         await self.store.update_user(user["id"], last_login=time.time())

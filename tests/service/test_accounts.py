@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -109,3 +110,29 @@ async def test_rename_keeps_the_owner_and_delete_ends_logins(accounts: Accounts)
         await accounts.tokens.owner_of(token)
     with pytest.raises(NotFound):
         await accounts.of_owner("alice")
+
+
+async def test_guesses_sent_at_once_are_throttled_too(accounts: Accounts) -> None:
+    """Each login counts against its address from its start, not once its hash is done: 20
+    wrong passwords sent together were all checked (20 guesses, none throttled)."""
+    await accounts.create("alice", PW)
+    answers = await asyncio.gather(
+        *(accounts.login("alice", f"guess {n}", "10.0.0.9") for n in range(20)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(a, FieldInvalid) for a in answers) == LOGIN_FAILURES
+    assert sum(isinstance(a, Throttled) for a in answers) == 20 - LOGIN_FAILURES
+
+
+async def test_a_good_login_does_not_count_as_a_failure(accounts: Accounts) -> None:
+    await accounts.create("alice", PW)
+    for _ in range(LOGIN_FAILURES * 2):
+        await accounts.login("alice", PW, "10.0.0.8")
+    for _ in range(LOGIN_FAILURES - 1):
+        with pytest.raises(FieldInvalid):
+            await accounts.login("alice", "wrong password", "10.0.0.8")
+    assert await accounts.login("alice", PW, "10.0.0.8")
+    with pytest.raises(FieldInvalid):
+        await accounts.login("alice", "wrong password", "10.0.0.8")
+    with pytest.raises(Throttled):
+        await accounts.login("alice", PW, "10.0.0.8")
