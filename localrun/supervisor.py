@@ -65,12 +65,18 @@ class Supervisor:
         self._background: set[asyncio.Task[None]] = set()
         self.cost_model: CostModel = DEFAULT_MODEL
         self.ended: list[Callable[[Run], Awaitable[None]]] = []  # called once per run that ends
+        self.started: list[Callable[[], Awaitable[None]]] = []  # called after adoption at start
 
     # lifecycle
 
     async def start(self) -> None:
         await self.recalibrate()
         await self.adopt_all()
+        for listener in self.started:
+            try:
+                await listener()
+            except Exception:
+                log.exception("what follows the supervisor's start failed")
         self._task = asyncio.create_task(self._loop(), name="localrun-supervisor")
 
     async def close(self) -> None:

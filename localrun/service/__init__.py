@@ -28,6 +28,7 @@ class Service(Jobs, Drive, Estimates, Scripts, Credentials, Handlers, Chains):
     def __init__(self, settings: Settings, store: Store, supervisor: Supervisor) -> None:
         super().__init__(settings, store, supervisor)
         supervisor.ended.append(self.after_end)
+        supervisor.started.append(self.retry_pending)
         self.tokens = Tokens(store)
         self.accounts = Accounts(store, self.tokens)
 

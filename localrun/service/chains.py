@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from localrun.wrf.restart import restart_namelist, restart_point, smaller_time_s
 
 log = logging.getLogger("localrun.chains")
 
+PENDING_RETRY_S = 7 * 86400  # how far back a restarted daemon looks for a retry not yet made
 RESUMABLE = frozenset({State.FAILED, State.CANCELLED, State.TIMED_OUT, State.LOST})
 
 
@@ -65,7 +67,7 @@ class Chains(Runs):
 
     async def retry_after_cfl(self, run: Run) -> Run | None:
         """The next attempt of a run that failed with CFL and has retries left, else None."""
-        left = int(run.extra.get("cfl_retries", self.settings.cfl_retries) or 0)
+        left = int(run.extra.get("cfl_retries") or 0)  # the setting's value, kept at create
         if run.error_code != "cfl" or left <= 0 or run.extra.get("retried_by"):
             return None
         text = await self._namelist_of(run)
@@ -90,6 +92,16 @@ class Chains(Runs):
 
     async def after_end(self, run: Run) -> None:
         await self.retry_after_cfl(run)
+
+    async def retry_pending(self) -> None:
+        """The CFL retries that a daemon stop cut off between a failure and its retry."""
+        since = time.time() - PENDING_RETRY_S
+        failed = await self.store.list_runs(
+            None, states=[State.FAILED], created_after=since, limit=100_000, launch=False
+        )
+        for run in failed:
+            if await self.retry_after_cfl(run) is not None:
+                log.info("run %s: its CFL retry was made after a daemon restart", run.id)
 
     async def _namelist_of(self, run: Run) -> str:
         path = self.paths(run.id).input / NAMELIST

@@ -53,6 +53,8 @@ class Runs(Inputs):
             version = resolved  # the simulator serves any version: the asked one is kept
         if preprocess is not None:
             extra = {**(extra or {}), **self._preprocessor(model.lower(), resolved, preprocess)}
+        if kind == "wrf" and self.settings.cfl_retries and "cfl_retries" not in (extra or {}):
+            extra = {**(extra or {}), "cfl_retries": self.settings.cfl_retries}
         if cores is not None:
             self.check_cores(cores, oversubscribe=False)
         if walltime_s is not None and walltime_s <= 0:
