@@ -1,13 +1,17 @@
 """Runs as Slurm batch jobs: sbatch to start, one squeue call per tick for every live job,
 scancel to stop. The job id is the run's reference.
 
-Slurm's commands run on the executor's one worker thread, never on the event loop.
+Slurm's commands run on the executor's worker threads, never on the event loop: one for the
+jobs, one for what sinfo says of the cluster. While Slurm gives no answer (slurmctld down or
+unreachable) nothing is decided: every job keeps the state last seen, a stop waits until
+scancel gets through, and the outage is logged once and shown in health().
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -34,12 +38,15 @@ from localrun.executor.slurm.script import (
     script_path,
     write_script,
 )
-from localrun.executor.slurm.tools import SlurmError, SlurmTools, run_tool
+from localrun.executor.slurm.tools import SlurmError, SlurmTools, SlurmUnreachable, run_tool
+
+log = logging.getLogger("localrun.executor.slurm")
 
 T = TypeVar("T")
 CLUSTER_TTL_S = 30.0
 STOP_POLL_S = 0.25
 AFTER_KILL_S = 5.0
+SCANCEL_RETRY_S = 2.0  # between attempts of a stop's scancel while Slurm does not answer
 # Slurm checks time limits about every 30 s and then gives KillWait; its TIMEOUT should be
 # what ends a run, the supervisor's own timer only a backstop.
 WALLTIME_SLACK_S = 180.0
@@ -50,18 +57,37 @@ class SlurmExecutor:
         self.tools = tools
         self.options = options
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="localrun-slurm")
+        self._info_thread = ThreadPoolExecutor(1, thread_name_prefix="localrun-slurm-info")
         self._status: dict[str, JobStatus] = {}
         self._asked: set[str] = set()  # the jobs the last squeue call asked about
         self._requests: dict[str, LaunchRequest] = {}
         self._ended: dict[str, Exited] = {}
+        self._unverified: set[str] = set()  # adopted while Slurm gave no answer
         self._sacct: bool | None = None
         self._cluster: tuple[float, Cluster] | None = None
+        self._asking: asyncio.Task[None] | None = None
+        self._silent: str | None = None  # what Slurm said when it last gave no answer
 
     async def _off_loop(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
     def close(self) -> None:
         self._thread.shutdown(wait=False)
+        self._info_thread.shutdown(wait=False)
+        if self._asking is not None:
+            self._asking.cancel()
+
+    def _no_answer(self, exc: SlurmError) -> None:
+        if self._silent is None:
+            log.warning(
+                "Slurm does not answer (%s); runs keep the state last seen until it does", exc
+            )
+        self._silent = str(exc)
+
+    def _heard(self) -> None:
+        if self._silent is not None:
+            log.warning("Slurm answers again")
+        self._silent = None
 
     @property
     def isolation(self) -> str:
@@ -95,10 +121,28 @@ class SlurmExecutor:
         return ref
 
     async def adopt(self, ref: str, request: LaunchRequest) -> bool:
+        """A job Slurm lists as live with the request's name, work dir and batch script.
+        While Slurm gives no answer, a job whose batch script is the request's is taken on
+        trust (running once Slurm has opened its output, else pending) and checked at
+        Slurm's first answer."""
         self._requests[ref] = request  # its exit status may still be on disk
         await self.refresh([ref])
         status = self._status.get(ref)
+        if status is None and self._silent is not None:
+            return await self._off_loop(self._adopt_unheard, ref, request)
         return status is not None and not status.ended and self._same(status, request)
+
+    def _adopt_unheard(self, ref: str, request: LaunchRequest) -> bool:
+        try:
+            if script_path(request).read_text() != batch_script(request, self.options):
+                return False
+        except OSError:
+            return False
+        started = Path(request.stdout).exists()  # Slurm creates --output as the job starts
+        state = "RUNNING" if started else "PENDING"
+        self._status[ref] = JobStatus(ref, state, "", request.run_id, request.work_dir)
+        self._unverified.add(ref)
+        return True
 
     def _same(self, status: JobStatus, request: LaunchRequest) -> bool:
         """The job is this request's: its name, its work dir, and its batch script."""
@@ -133,28 +177,48 @@ class SlurmExecutor:
         if not wanted:
             return
         argv = [self.tools.squeue, "--noheader", "--states=all", f"--format={SQUEUE_FORMAT}"]
+        self._asked = set(wanted)
         try:
             found = parse_squeue(run_tool([*argv, f"--jobs={','.join(wanted)}"]))
         except SlurmError as exc:
             if "Invalid job id" not in str(exc):  # what it says when it knows none of them
-                raise
+                self._no_answer(exc)  # no news: every job stays as last seen
+                return
             found = {}
+        self._heard()
         for ref in wanted:
             if ref in found:
                 self._status[ref] = found[ref]
+                self._check_unverified(ref)
             else:
                 self._status.pop(ref, None)
-        self._asked = set(wanted)
+
+    def _check_unverified(self, ref: str) -> None:
+        """A job adopted on trust is the request's after all, or it is another job that got
+        the id (Slurm's state was reset): then the run's own job is over."""
+        if ref not in self._unverified:
+            return
+        self._unverified.discard(ref)
+        request = self._requests.get(ref)
+        if request is not None and not self._same(self._status[ref], request):
+            del self._status[ref]
+            self._end(ref, Exited(self._exit_code(ref, None)))
 
     async def poll(self, ref: str) -> Exited | Queued | None:
         if ref in self._ended:
             return self._ended[ref]
         if ref not in self._asked:
             await self.refresh([ref])
+        if ref in self._ended:  # found meanwhile to be another job's id
+            return self._ended[ref]
         status = self._status.get(ref)
         self._asked.discard(ref)  # the next poll of it asks Slurm again
+        if self._silent is not None and (status is None or not status.ended):
+            if status is None or status.waiting:
+                return Queued(f"no answer from Slurm ({self._silent})")
+            return None  # running, as last seen
         if status is not None and status.hopeless:
-            await self._off_loop(self._cancel, ref)
+            await self._off_loop(self._scancel, ref, None)
             why = f"Slurm cannot run job {ref}: {status.reason}"
             return self._end(ref, Exited(None, status.state, why))
         if status is not None and status.waiting:
@@ -162,7 +226,10 @@ class SlurmExecutor:
         if status is not None and not status.ended:
             return None
         if status is None:
-            status = await self._off_loop(self._ended_status, ref)
+            try:
+                status = await self._off_loop(self._ended_status, ref)
+            except SlurmUnreachable:
+                return None  # gone from squeue, but how it ended is asked again next time
         return self._end(
             ref, Exited(self._exit_code(ref, status), None if status is None else status.state)
         )
@@ -188,7 +255,8 @@ class SlurmExecutor:
         return 0 if status.state == "COMPLETED" else None
 
     def _ended_status(self, ref: str) -> JobStatus | None:
-        """A job squeue no longer lists: sacct when accounting is there, else scontrol."""
+        """A job squeue no longer lists: sacct when accounting is there, else scontrol;
+        None when neither knows it. SlurmUnreachable when scontrol gives no answer."""
         if self._sacct is not False:
             argv = [self.tools.sacct, "--noheader", "--parsable2", "--allocations"]
             try:
@@ -196,12 +264,15 @@ class SlurmExecutor:
                 self._sacct = True
                 if ref in (found := parse_sacct(text)):
                     return found[ref]
-            except SlurmError:
-                self._sacct = False  # "Slurm accounting storage is disabled"
+            except SlurmError as exc:
+                if "disabled" in str(exc):  # "Slurm accounting storage is disabled"
+                    self._sacct = False
         try:
             return parse_scontrol(run_tool([self.tools.scontrol, "--oneliner", "show", "job", ref]))
+        except SlurmUnreachable:
+            raise
         except SlurmError:
-            return None
+            return None  # "Invalid job id specified"
 
     async def sample(self, ref: str) -> Sample:
         status = self._status.get(ref)
@@ -211,21 +282,31 @@ class SlurmExecutor:
 
     async def stop(self, ref: str, grace_s: float) -> None:
         """scancel --signal=TERM --full, the grace, then --signal=KILL and a plain scancel;
-        a job still pending is simply cancelled. Returns once Slurm has ended the job."""
+        a job still pending is simply cancelled. Returns once Slurm has ended the job. While
+        Slurm gives no answer each scancel is tried again until it gets through, and the
+        grace counts from the TERM Slurm took."""
         await self.refresh([ref])
         status = self._status.get(ref)
-        if status is None or status.ended:
+        if status is not None and status.ended:
             return
-        if status.waiting:
-            await self._off_loop(self._cancel, ref)
+        if status is None and self._silent is None:
+            return  # Slurm no longer knows it
+        if status is None or status.waiting:
+            await self._scancel_until_taken(ref, None)
             await self._until_ended(ref, AFTER_KILL_S)
             return
-        await self._off_loop(self._signal, ref, "TERM")
+        await self._scancel_until_taken(ref, "TERM")
         if await self._until_ended(ref, grace_s):
             return
-        await self._off_loop(self._signal, ref, "KILL")
-        await self._off_loop(self._cancel, ref)
+        await self._scancel_until_taken(ref, "KILL")
+        await self._scancel_until_taken(ref, None)
         await self._until_ended(ref, AFTER_KILL_S)
+
+    async def _scancel_until_taken(self, ref: str, signal: str | None) -> None:
+        while True:
+            if await self._off_loop(self._scancel, ref, signal):
+                return
+            await asyncio.sleep(SCANCEL_RETRY_S)
 
     async def _until_ended(self, ref: str, within_s: float) -> bool:
         deadline = time.monotonic() + within_s
@@ -238,28 +319,57 @@ class SlurmExecutor:
                 return False
             await asyncio.sleep(STOP_POLL_S)
 
-    def _signal(self, ref: str, signal: str) -> None:
-        with contextlib.suppress(SlurmError):  # it ended meanwhile: nothing to signal
-            run_tool([self.tools.scancel, f"--signal={signal}", "--full", ref])
-
-    def _cancel(self, ref: str) -> None:
-        with contextlib.suppress(SlurmError):  # it ended meanwhile
-            run_tool([self.tools.scancel, ref])
+    def _scancel(self, ref: str, signal: str | None) -> bool:
+        """scancel with --signal=SIGNAL --full, or plain; False when Slurm gave no answer.
+        An error Slurm answers with ("Invalid job id specified") means it ended meanwhile."""
+        argv = [self.tools.scancel, ref]
+        if signal is not None:
+            argv[1:1] = [f"--signal={signal}", "--full"]
+        try:
+            run_tool(argv)
+        except SlurmUnreachable as exc:
+            self._no_answer(exc)
+            return False
+        except SlurmError:
+            pass
+        return True
 
     def forget(self, ref: str) -> None:
         for table in (self._status, self._requests, self._ended):
             table.pop(ref, None)
         self._asked.discard(ref)
+        self._unverified.discard(ref)
 
     # the cluster
 
     async def cluster(self) -> Cluster:
-        """The cluster as sinfo shows it, asked at most every CLUSTER_TTL_S."""
+        """The cluster as sinfo shows it, asked at most every CLUSTER_TTL_S. While Slurm
+        gives no answer, the cluster as last seen, at once (sinfo is asked again behind)."""
         if self._cluster is not None and time.monotonic() - self._cluster[0] < CLUSTER_TTL_S:
             return self._cluster[1]
-        found = await self._off_loop(self._ask_cluster)
+        if self._cluster is not None and self._silent is not None:
+            if self._asking is None or self._asking.done():
+                self._asking = asyncio.create_task(self._ask_quietly())
+            return self._cluster[1]
+        return await self._ask()
+
+    async def _ask(self) -> Cluster:
+        loop = asyncio.get_running_loop()
+        try:
+            found = await loop.run_in_executor(self._info_thread, self._ask_cluster)
+        except SlurmUnreachable as exc:
+            self._no_answer(exc)
+            if self._cluster is None:
+                raise
+            self._cluster = (time.monotonic(), self._cluster[1])  # asked again after the TTL
+            return self._cluster[1]
+        self._heard()
         self._cluster = (time.monotonic(), found)
         return found
+
+    async def _ask_quietly(self) -> None:
+        with contextlib.suppress(SlurmError):
+            await self._ask()
 
     def _ask_cluster(self) -> Cluster:
         parts = parse_sinfo(run_tool([self.tools.sinfo, "--noheader", f"--format={SINFO_FORMAT}"]))
@@ -278,10 +388,23 @@ class SlurmExecutor:
         return None if part is None else part.cores_per_node * part.nodes
 
     async def health(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"name": "slurm", "partition": self.options.partition or None}
+        """The executor, the cluster (as last seen while Slurm gives no answer), and an
+        error when Slurm does not answer or the partition setting names none of its
+        partitions."""
+        wanted = self.options.partition
+        body: dict[str, Any] = {"name": "slurm", "partition": wanted or None}
         try:
-            body["cluster"] = (await self.cluster()).json()
+            found = await self.cluster()
         except SlurmError as exc:
             body["cluster"] = None
             body["error"] = str(exc)
+            return body
+        body["cluster"] = found.json()
+        if self._silent is not None:
+            body["error"] = f"Slurm does not answer: {self._silent}"
+        elif found.partition(wanted) is None:
+            names = ", ".join(p.name for p in found.partitions) or "none"
+            body["error"] = (
+                f"slurm_partition {wanted!r} is not a partition of this cluster (it has: {names})"
+            )
         return body

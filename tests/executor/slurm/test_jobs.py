@@ -59,7 +59,7 @@ def outage(tmp_path: Path) -> tuple[SlurmTools, Path]:
         tool.write_text(
             f"#!/bin/sh\nif [ -e {down} ]; then\n"
             f"  echo '{name}: error: Unable to contact slurm controller (connect failure)' >&2\n"
-            f"  exit 1\nfi\nexec {real} \"$@\"\n"
+            f'  exit 1\nfi\nexec {real} "$@"\n'
         )
         tool.chmod(0o755)
         paths[name] = str(tool)
