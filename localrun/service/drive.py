@@ -33,6 +33,17 @@ class Drive(Outputs, Objects):
             entries.append(files.Entry(RUNS, 0, 0.0, True))
         return sorted(entries, key=lambda e: e.path)
 
+    async def drive_file(self, owner: str, path: str) -> Path:
+        """The file at `path`: a stored object, or under runs/<run id>/ a file of that run's
+        working directory; NotFound when there is none."""
+        path = path.strip("/")
+        top, _, rest = path.partition("/")
+        run_id, _, inside = rest.partition("/")
+        if top == RUNS and run_id and inside:
+            run = await self.get_run(owner, run_id)
+            return await asyncio.to_thread(self.work_file, run, inside)
+        return await self.existing_object(owner, path)
+
     async def _stored_folder(self, owner: str, key: str) -> bool:
         return await asyncio.to_thread(self.object_path(owner, key).is_dir)
 

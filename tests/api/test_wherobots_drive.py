@@ -119,6 +119,16 @@ def test_a_runs_outputs_are_listed_under_runs_and_cannot_be_changed(daemon: Daem
     refused = call(daemon, "DELETE", f"/storage/{SID}/files/runs/{run['id']}/summary.txt")
     assert refused.status_code == 400 and "message" in refused.json()
     assert "summary.txt" in listing(f"runs/{run['id']}")
+    ca = daemon.env["REQUESTS_CA_BUNDLE"]
+    for name, text in (("summary.txt", "done\n"), ("out/deep/result.txt", "42\n")):
+        path = f"/storage/{SID}/files/runs/{run['id']}/{name}"
+        answer = call(daemon, "GET", path, allow_redirects=False)
+        assert answer.status_code == 302, (name, answer.text)
+        assert requests.get(answer.headers["Location"], verify=ca, timeout=10).text == text
+    missing = call(
+        daemon, "GET", f"/storage/{SID}/files/runs/{run['id']}/none", allow_redirects=False
+    )
+    assert missing.status_code == 404 and "message" in missing.json()
 
 
 def test_download_is_a_redirect_to_a_one_time_https_url(daemon: Daemon) -> None:

@@ -47,3 +47,24 @@ async def test_runs_lists_the_owners_runs_only(service: Service) -> None:
     assert await listing(service, "alice", "runs") == []
     with pytest.raises(NotFound):
         await service.drive_list("alice", "runs/no-such-run")
+
+
+async def test_a_file_is_a_stored_object_or_one_a_run_wrote(service: Service) -> None:
+    await service.put_object("alice", "a/one.txt", chunks(b"1"))
+    assert (await service.drive_file("alice", "a/one.txt")).read_bytes() == b"1"
+    run = await service.create_run("alice", "native", name="writer")
+    (service.paths(run.id).work / "out").mkdir()
+    (service.paths(run.id).work / "out" / "result.txt").write_text("42")
+    found = await service.drive_file("alice", f"runs/{run.id}/out/result.txt")
+    assert found.read_text() == "42"
+    for owner, path in (
+        ("bob", f"runs/{run.id}/out/result.txt"),  # another owner's run
+        ("alice", f"runs/{run.id}/out"),  # a folder
+        ("alice", f"runs/{run.id}/none.txt"),
+        ("alice", "runs/no-such-run/x"),
+        ("alice", "a/none.txt"),
+    ):
+        with pytest.raises(NotFound):
+            await service.drive_file(owner, path)
+    with pytest.raises(Invalid):
+        await service.drive_file("alice", f"runs/{run.id}/../../x")

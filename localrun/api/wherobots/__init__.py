@@ -18,7 +18,8 @@ or `Authorization: Bearer <key>`; errors are {"message": ...} (a 422 adds FastAP
     GET  /storage/{sid}/directories/{path}?limit&cursor   a folder's entries; runs/<id>/ shows
                                    what each run wrote in its work/ directory (read-only)
     PUT|DELETE /storage/{sid}/directories/{path}   mkdir | remove a folder and what is in it
-    GET|DELETE /storage/{sid}/files/{path}   302 to a one-time https URL | remove a file
+    GET|DELETE /storage/{sid}/files/{path}   302 to a one-time https URL (of a stored file, or of
+                                   a run's file under runs/<id>/) | remove a stored file
     POST /storage/{sid}/file-rename/{path}?new_name=n
 
 A run is the script under the daemon's Python in the run's work/ directory, sandboxed like any

@@ -131,7 +131,7 @@ async def download_url(request: web.Request) -> web.Response:
     who = await owner(request)
     key = drive_path(request)
     svc = service(request)
-    await svc.existing_object(who, key)
+    await svc.drive_file(who, key)
     grant = svc.grant(who, key, "get", ttl_s=300)
     url = request.url.with_path(root(request) + f"/download/{grant}").with_query(None)
     raise HTTPFound(str(url))
@@ -141,5 +141,5 @@ async def download_url(request: web.Request) -> web.Response:
 async def download(request: web.Request) -> web.StreamResponse:
     svc = service(request)
     who, key = svc.redeem(request.match_info["grant"], "get")
-    path = await svc.existing_object(who, key)
+    path = await svc.drive_file(who, key)
     return web.FileResponse(path, headers={"Content-Type": "application/octet-stream"})
