@@ -28,7 +28,7 @@ from localrun.service.accounts import FieldInvalid
 from localrun.service.functions import Functions
 from localrun.service.objects import Objects
 from localrun.service.runs import Runs
-from localrun.service.scripts import STORE
+from localrun.service.scripts import SNAPSHOT
 from localrun.store import Store
 from localrun.supervisor import Supervisor
 
@@ -103,9 +103,10 @@ def _check_round_trip(number: int, item: tuple[Any, ...]) -> None:
 
 def runner_command() -> str:
     """The call, with $LOCALRUN_STORE naming the owner's stored objects as they were when the
-    run was made (a case to copy, for instance)."""
+    run was made (a case to copy, for instance): hard links under input/, which the sandbox
+    shows read-only, so that the call cannot write through them into the store."""
     words = [sys.executable, "-u", "-m", RUNNER, CODE_FILE, EVENT_FILE, RESULT_FILE]
-    store = f'export LOCALRUN_STORE="$(cd .. && pwd)/{STORE}"'
+    store = f'export LOCALRUN_STORE="$(cd .. && pwd)/{SNAPSHOT}"'
     # The daemon's own localrun (which the sandbox shows), however the daemon found it.
     path = f"export PYTHONPATH={shlex.quote(str(PACKAGE_PARENT))}"
     return f"{store}; {path}; exec " + " ".join(shlex.quote(w) for w in words)
@@ -222,7 +223,7 @@ class Handlers(Runs, Objects, Functions):
                 await asyncio.to_thread(_write_whole, inputs / EVENT_FILE, repr(event))
                 if await asyncio.to_thread(objects.is_dir):
                     root = self.paths(run.id).root
-                    await asyncio.to_thread(files.link_tree, objects, root / STORE)
+                    await asyncio.to_thread(files.link_tree, objects, root / SNAPSHOT)
             for run in made:
                 await self.start(owner, run.id)
         except BaseException:

@@ -84,7 +84,7 @@ def test_code_is_refused_in_plain_words(text: str) -> None:
 
 def test_the_runner_is_the_daemons_python() -> None:
     command = runner_command()
-    assert command.startswith('export LOCALRUN_STORE="$(cd .. && pwd)/store"; ')
+    assert command.startswith('export LOCALRUN_STORE="$(cd .. && pwd)/input/.store"; ')
     assert f"export PYTHONPATH={Path(localrun.__file__).resolve().parents[1]}; " in command
     assert " -u -m localrun.handlers.runner function.py event.txt " in command
 
@@ -248,3 +248,41 @@ async def test_a_job_being_made_cannot_be_removed(
     made, runs = await making
     assert made.id == job.id and len(runs) == 2 and not service.being_made(job.id)
     await service.remove_job("alice", job.id)
+
+
+async def test_a_call_cannot_write_into_the_owners_store(service: Service) -> None:
+    """$LOCALRUN_STORE holds hard links of the owner's objects; beside work/ they were
+    writable, so a handler changed the stored object itself. They are read-only now (under
+    input/, as a script run's snapshot is), and still readable."""
+
+    async def chunks(data: bytes) -> AsyncIterator[bytes]:
+        yield data
+
+    await service.put_object("alice", "data/keep.txt", chunks(b"original"))
+    code = (
+        "import os\n\ndef handler(event):\n"
+        "    path = os.path.join(os.environ['LOCALRUN_STORE'], 'data', 'keep.txt')\n"
+        "    seen = open(path).read()\n"
+        "    try:\n"
+        "        with open(path, 'r+') as f:\n"
+        "            f.write('CHANGED!')\n"
+        "        wrote = True\n"
+        "    except OSError:\n"
+        "        wrote = False\n"
+        "    return (seen, wrote)\n"
+    )
+    function = await service.create_function("alice", name="w", image="i", code=code)
+    _, [call] = await service.create_handler_job(
+        "alice", "family", function_id=function["id"], parameters="((1,),)", spec={}
+    )
+
+    async def ended() -> Run | None:
+        run = await service.get_run("alice", call.id)
+        return run if run.terminal else None
+
+    run = await eventually(ended, timeout=60)
+    output = await service.handler_output(run)
+    assert run.state == State.SUCCEEDED, output
+    assert output["result"] == "('original', False)"
+    path = await service.existing_object("alice", "data/keep.txt")
+    assert path.read_bytes() == b"original"
