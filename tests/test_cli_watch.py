@@ -24,7 +24,7 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 @pytest.fixture
 def daemon_env() -> dict[str, str]:
-    return {"LOCALRUN_SIM_SPEED": "2"}  # the example case then runs for about 15 s
+    return {"LOCALRUN_SIM_SPEED": "4"}  # the example case then runs for about 7 s
 
 
 def example(daemon: Daemon, tmp_path: Path) -> Path:

@@ -27,9 +27,10 @@ def test_the_mean_factor_is_the_integral(h0: float, h1: float) -> None:
 
 def test_a_two_hour_run_steps_slower_as_the_storm_grows(tmp_path: Path) -> None:
     work = case_dir(tmp_path, "case_quarter_ss")
-    result = run(work, 1, LOCALRUN_SIM_SPEED="8")
+    result = run(work, 1, LOCALRUN_SIM_SPEED="16")
     assert result.code == 0, result.stderr
     steps = [seconds for _, seconds in result.timings()]
     assert len(steps) == 600
     early, late = statistics.median(steps[5:50]), statistics.median(steps[250:])
-    assert late > 1.12 * early  # 1.25 as paced; the margin is for a busy machine
+    ratio = late / early
+    assert ratio > 1.12, ratio  # 1.25 as paced; the margin is for a busy machine
