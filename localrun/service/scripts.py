@@ -8,6 +8,7 @@ import asyncio
 import shlex
 import shutil
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,8 @@ LINK_BASE = (
 class _LineIndex:
     starts: list[int] = field(default_factory=lambda: [0])  # byte offset of each line
     scanned: int = 0
+    # reads of one log run in worker threads at once (two clients): one scans at a time
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass(frozen=True)
@@ -202,7 +205,7 @@ def _read_lines(
         handle = open(path, "rb")  # noqa: SIM115
     except FileNotFoundError:
         return []
-    with handle:
+    with handle, index.lock:
         handle.seek(index.scanned)
         while chunk := handle.read(1 << 20):
             position = chunk.find(b"\n")

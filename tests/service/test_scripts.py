@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -23,6 +24,25 @@ def test_lines_are_numbered_from_one_and_a_partial_line_waits_for_the_end(tmp_pa
     assert _read_lines(log, index, 2, 10, ended=False) == [(3, "three")]
     assert _read_lines(log, index, 3, 10, ended=True) == [(4, "four")]
     assert _read_lines(tmp_path / "absent", _LineIndex(), 0, 10, ended=True) == []
+
+
+def test_reads_of_one_log_at_once_keep_its_index_whole(tmp_path: Path) -> None:
+    """Two clients reading a run's log at the same time (each read in a worker thread)."""
+    log = tmp_path / "mpirun.stdout"
+    log.write_bytes(b"".join(b"line %d\n" % k for k in range(100_000)))
+    index = _LineIndex()
+    pages: list[list[tuple[int, str]]] = []
+
+    def read() -> None:
+        pages.append(_read_lines(log, index, 49_999, 2, ended=False))
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join()
+    assert len(index.starts) == 100_001 and index.starts == sorted(set(index.starts))
+    assert pages == [[(50_000, "line 49999"), (50_001, "line 50000")]] * 4
 
 
 async def _one_chunk(data: bytes) -> AsyncIterator[bytes]:
