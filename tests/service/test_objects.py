@@ -68,3 +68,17 @@ async def test_objects_count_in_the_owners_quota(tmp_path: Path) -> None:
         assert await svc.room_for("alice") == 40
     finally:
         await store.close()
+
+
+async def test_a_restart_removes_unfinished_uploads_and_keeps_objects(service: Service) -> None:
+    await service.put_object("alice", "kept/a.txt", chunks(b"kept"))
+    upload = await service.start_multipart("alice", "big.bin")
+    await service.put_part("alice", "big.bin", upload, 1, chunks(b"part one"))
+    stray = service.object_path("alice", "kept/.upload-0123.part")  # a put the crash cut off
+    stray.write_bytes(b"half")
+    assert service.remove_object_leftovers() == 2
+    assert not stray.exists()
+    with pytest.raises(NotFound):
+        await service.multipart_parts("alice", "big.bin", upload)
+    assert (await service.existing_object("alice", "kept/a.txt")).read_bytes() == b"kept"
+    assert service.remove_object_leftovers() == 0
