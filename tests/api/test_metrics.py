@@ -11,6 +11,7 @@ import aiohttp
 from aiohttp.test_utils import TestClient, make_mocked_request
 from prometheus_client.parser import text_string_to_metric_families
 
+from localrun.api.keys import SERVICE
 from localrun.api.metrics.views import allowed
 from localrun.app import init_app
 from tests.conftest import EXAMPLE, make_settings
@@ -38,12 +39,15 @@ async def scrape(client: Client) -> dict[Any, float]:
     return samples(await resp.text())
 
 
-async def start_example(client: Client, auth: dict[str, str], name: str) -> str:
+async def start_example(
+    client: Client, auth: dict[str, str], name: str, namelist_extra: str = ""
+) -> str:
     resp = await client.post("/localrun/v1/runs", json={"name": name}, headers=auth)
     run_id: str = (await resp.json())["id"]
     data = aiohttp.FormData()
-    for file in ("namelist.input", "wrfinput_d01"):
-        data.add_field("file", (EXAMPLE / file).read_bytes(), filename=file)
+    namelist = (EXAMPLE / "namelist.input").read_text() + namelist_extra
+    data.add_field("file", namelist.encode(), filename="namelist.input")
+    data.add_field("file", (EXAMPLE / "wrfinput_d01").read_bytes(), filename="wrfinput_d01")
     url = f"/localrun/v1/runs/{run_id}"
     assert (await client.post(url + "/inputs", data=data, headers=auth)).status == 201
     assert (await client.post(url + "/start", json={"cores": 2}, headers=auth)).status == 202
@@ -126,6 +130,33 @@ async def test_a_failure_is_counted_by_its_diagnosis_code(
     assert run["state"] == "failed", run
     found = await scrape(client)
     assert value(found, "localrun_failures_total", code=run["error"]["code"]) == 1
+
+
+async def test_a_restart_counts_the_runs_it_adopts(aiohttp_client: Any, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data")
+    first = await aiohttp_client(init_app(settings))
+    auth = {"Authorization": f"Bearer {await first.app[SERVICE].create_token('alice')}"}
+    assert value(await scrape(first), "localrun_adoptions_total") == 0
+    slow = "\n&localrun_simulator\n speed = 0.2,\n/\n"
+    run_id = await start_example(first, auth, "adopted", slow)
+    for _ in range(300):
+        if await state_of(first, auth, run_id) == "running":
+            break
+        await asyncio.sleep(0.1)
+    assert await state_of(first, auth, run_id) == "running"
+    await first.close()  # the daemon stops; its run goes on
+    second = await aiohttp_client(init_app(settings))
+    found = await scrape(second)
+    assert value(found, "localrun_adoptions_total") == 1
+    assert value(found, "localrun_runs_running") == 1
+    url = f"/localrun/v1/runs/{run_id}"
+    assert (await second.post(url + "/stop", headers=auth)).status == 202
+    for _ in range(300):
+        if await state_of(second, auth, run_id) in TERMINAL:
+            break
+        await asyncio.sleep(0.1)
+    assert await state_of(second, auth, run_id) == "cancelled"
+    assert value(await scrape(second), "localrun_adoptions_total") == 1
 
 
 async def test_unknown_paths_are_one_label_not_one_per_path(client: Client) -> None:

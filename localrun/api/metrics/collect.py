@@ -28,6 +28,7 @@ class Snapshot:
     cores_in_use: int = 0
     cores_free: int = 0
     store_bytes: int = 0
+    adoptions: int = 0
 
 
 def duration_buckets(durations: Iterable[float]) -> list[tuple[str, float]]:
@@ -80,6 +81,11 @@ class StoreCollector(Collector):
         for code, n in sorted(codes.items()):
             failures.add_metric([code], n)
         yield failures
+        yield CounterMetricFamily(
+            "localrun_adoptions",
+            "Live runs this daemon adopted at its start, left running by the one before.",
+            snap.adoptions,
+        )
         yield self._durations(snap.runs)
         yield GaugeMetricFamily(
             "localrun_store_bytes", "Size of the SQLite store with its journal.", snap.store_bytes

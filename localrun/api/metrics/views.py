@@ -5,16 +5,48 @@ from __future__ import annotations
 import asyncio
 import hmac
 import ipaddress
+import time
 from pathlib import Path
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from localrun.api.common import Handler, header_token, service
+from localrun.api.keys import SERVICE
 from localrun.api.metrics.collect import Snapshot, StoreCollector
 from localrun.api.metrics.requests import RequestMetrics
 from localrun.runs import State
 from localrun.service import Service
+from localrun.store import Store
+
+ADOPTED = "adopted after a daemon restart"  # the supervisor's event for an adopted run
+
+
+class Adoptions:
+    """The runs adopted at this daemon's start, counted once from their events: adoption
+    happens only at start, before the first request."""
+
+    def __init__(self) -> None:
+        self.since = time.time()  # the application is made before the supervisor starts
+        self.total = 0
+
+    async def count(self, app: web.Application) -> None:
+        self.total = await adopted_since(app[SERVICE].store, self.since)
+
+
+async def adopted_since(store: Store, since: float) -> int:
+    """Adoption events at or after `since`, of the runs started before it and not ended by
+    then (only those can have been adopted)."""
+    total = 0
+    for run in await store.runs_in(list(State)):
+        begun = run.started_at or run.queued_at
+        if begun is None or begun >= since:
+            continue
+        if run.ended_at is not None and run.ended_at < since:
+            continue
+        events = await store.events(run.id)
+        total += sum(1 for e in events if e.at >= since and e.message == ADOPTED)
+    return total
 
 
 def allowed(request: web.Request, token: str) -> bool:
@@ -37,7 +69,7 @@ def store_bytes(db: Path) -> int:
     return total
 
 
-async def snapshot(svc: Service) -> Snapshot:
+async def snapshot(svc: Service, adoptions: int = 0) -> Snapshot:
     settings = svc.settings
     return Snapshot(
         runs=await svc.store.runs_in(list(State)),
@@ -45,10 +77,11 @@ async def snapshot(svc: Service) -> Snapshot:
         cores_in_use=svc.supervisor.cores_in_use,
         cores_free=svc.cores_free(),
         store_bytes=await asyncio.to_thread(store_bytes, settings.data_path / "localrun.db"),
+        adoptions=adoptions,
     )
 
 
-def metrics_view(requests: RequestMetrics) -> Handler:
+def metrics_view(requests: RequestMetrics, adoptions: Adoptions) -> Handler:
     collector = StoreCollector()
     requests.registry.register(collector)
 
@@ -57,7 +90,7 @@ def metrics_view(requests: RequestMetrics) -> Handler:
         if not allowed(request, svc.settings.metrics_token):
             body = {"error": {"status": 403, "code": "forbidden", "message": _REFUSED}}
             return web.json_response(body, status=403)
-        collector.snapshot = await snapshot(svc)
+        collector.snapshot = await snapshot(svc, adoptions.total)
         text = generate_latest(requests.registry)
         return web.Response(body=text, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
