@@ -279,6 +279,7 @@ class Supervisor:
                 "reason": first.reason if isinstance(first, Queued) else None,
             },
         )
+        self.executor.on_exit(ref, self.kick)
 
     def _monitor(self, run: Run) -> Monitor:
         paths = run_paths(self.settings.data_path, run.id)

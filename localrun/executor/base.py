@@ -3,7 +3,7 @@ executor offers (local processes today, Slurm jobs next)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -132,6 +132,12 @@ class Executor(Protocol):
         ...
 
     def forget(self, ref: str) -> None: ...
+
+    def on_exit(self, ref: str, callback: Callable[[], None]) -> None:
+        """Call back on the event loop as soon as the run's processes may have ended, so that
+        the supervisor polls at once rather than at its next tick; a no-op where the executor
+        cannot tell (the tick still finds the end)."""
+        ...
 
     def describe(self, ref: str) -> str:
         """The reference in words, for the run's events: "pid 4242", "Slurm job 17"."""

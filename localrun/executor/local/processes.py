@@ -65,11 +65,14 @@ class LocalExecutor:
         self._tree: dict[int, dict[int, psutil.Process]] = {}
         self._leftovers_since: dict[int, float] = {}
         self._created: dict[int, float] = {}
+        self._pidfds: dict[int, tuple[int, asyncio.AbstractEventLoop]] = {}  # event loop only
 
     async def _off_loop(self, fn: Callable[..., T], *args: object) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._thread, fn, *args)
 
     def close(self) -> None:
+        for pid in list(self._pidfds):
+            self._unwatch(pid)
         self._thread.shutdown(wait=False)
 
     @property
@@ -299,7 +302,35 @@ class LocalExecutor:
         self._root_exited(pid)  # reaps our child
         return not any(_alive(p) for p in tree)
 
+    def on_exit(self, ref: str, callback: Callable[[], None]) -> None:
+        """A pidfd of the run's root process becomes readable when it ends (the wrapper ends
+        after the run); the callback then runs on the loop, once."""
+        pid = Pid.parse(ref).pid
+        loop = asyncio.get_running_loop()
+        self._unwatch(pid)
+        try:
+            fd = os.pidfd_open(pid)
+        except OSError:  # gone already, or a kernel without pidfds: the tick will see it
+            loop.call_soon(callback)
+            return
+
+        def ended() -> None:
+            self._unwatch(pid)
+            callback()
+
+        self._pidfds[pid] = (fd, loop)
+        loop.add_reader(fd, ended)
+
+    def _unwatch(self, pid: int) -> None:
+        found = self._pidfds.pop(pid, None)
+        if found is not None:
+            fd, loop = found
+            if not loop.is_closed():
+                loop.remove_reader(fd)
+            os.close(fd)
+
     def forget(self, ref: str) -> None:
+        self._unwatch(Pid.parse(ref).pid)
         self._thread.submit(self._forget, Pid.parse(ref).pid)
 
     def _forget(self, pid: int) -> None:

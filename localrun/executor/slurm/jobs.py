@@ -340,6 +340,9 @@ class SlurmExecutor:
         self._asked.discard(ref)
         self._unverified.discard(ref)
 
+    def on_exit(self, ref: str, callback: Callable[[], None]) -> None:
+        """Slurm tells nothing at once: the next squeue call in the tick finds the end."""
+
     # the cluster
 
     async def cluster(self) -> Cluster:
