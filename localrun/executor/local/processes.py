@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 import psutil
 
 from localrun.executor.base import Exited, LaunchRequest, Sample
+from localrun.executor.environment import run_environment
 from localrun.executor.local.command import run_argv, status_from_file, wrapped
 from localrun.executor.local.sandbox import Sandbox
 from localrun.executor.local.scratch import remove_scratch
@@ -113,7 +114,7 @@ class LocalExecutor:
         return await self._off_loop(self._spawn, request)
 
     def _spawn(self, request: LaunchRequest) -> str:
-        env = {**os.environ, **request.env}
+        env = run_environment(request.env)
         argv = self.command(request)
         if shutil.which(argv[0], path=env.get("PATH")) is None:
             raise FileNotFoundError(f"{argv[0]}: no such executable")

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from localrun.executor.base import Exited, LaunchRequest, Queued, Sample
+from localrun.executor.environment import run_environment
 from localrun.executor.local.command import status_from_file
 from localrun.executor.slurm.cluster import SINFO_FORMAT, Cluster, cluster_name, parse_sinfo
 from localrun.executor.slurm.queue import (
@@ -115,7 +115,7 @@ class SlurmExecutor:
     def _spawn(self, request: LaunchRequest) -> str:
         Path(request.exit_file).unlink(missing_ok=True)
         write_script(request, self.options)
-        out = run_tool(self.command(request), env={**os.environ, **request.env})
+        out = run_tool(self.command(request), env=run_environment(request.env))
         ref = job_id(out)
         self._requests[ref] = request
         return ref
