@@ -1,5 +1,6 @@
 """The web page at /: a token login, the runs list (live by server-sent events, or polling),
-a page per run, and Stop. Server-rendered Jinja2 with autoescape; static files shipped here."""
+a page per run and Stop, the submit form, and the estimator's table. Server-rendered Jinja2
+with autoescape; static files shipped here."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from localrun.web import live, views
+from localrun.web import live, submit, views
 
 STATIC = Path(__file__).parent / "static"
 
@@ -27,6 +28,11 @@ def mount(app: web.Application) -> None:
     app.router.add_get("/ui/runs/{id}", views.run_page)
     app.router.add_post("/ui/runs/{id}/stop", views.stop)
     app.router.add_get("/ui/runs/{id}/files/{path:.+}", views.download)
+    app.router.add_get("/ui/submit", submit.submit_page)
+    app.router.add_post("/ui/submit", submit.submit)
+    app.router.add_get("/ui/estimate", submit.estimate_page)
+    app.router.add_post("/ui/estimate", submit.estimate)
+    app.router.add_post("/ui/estimate.json", submit.estimate_json)
     stream = live.Streams()
     app.router.add_get("/ui/runs.json", live.runs_json)
     app.router.add_get("/ui/live", stream.handler)
