@@ -43,6 +43,7 @@ class Watch:
     stop_task: asyncio.Task[None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     cpu_shares: list[float] = field(default_factory=list)  # of its cores, per sample
+    output_bytes: int = 0  # of a command's stdout and stderr, last seen
     oversubscribed: bool = False  # more ranks than cores on the machine at some time
 
 
@@ -305,10 +306,14 @@ class Supervisor:
         now = time.monotonic()
         conditions = Conditions(now - watch.started, watch.walltime_s, slowdown)
         progressed, progress = await asyncio.to_thread(_read_logs, watch.monitor, conditions)
+        if watch.monitor.shell:  # a command that writes is alive, whether it steps WRF or not
+            written = await asyncio.to_thread(_output_bytes, self.settings.data_path, watch.run_id)
+            progressed = progressed or written > watch.output_bytes
+            watch.output_bytes = written
         if progressed:
             watch.last_activity = now
         changes: dict[str, Any] = {"progress": progress}
-        if sample.alive:
+        if sample.alive and exited is None:  # a sample of processes ending reads as idle
             cpu = sample.cpu_percent
             if cpu is not None and exited is None:
                 watch.cpu_shares.append(cpu / (100.0 * max(watch.extra.get("cores", 1), 1)))
@@ -495,6 +500,15 @@ def _read_logs(monitor: Monitor, conditions: Conditions) -> tuple[bool, dict[str
     """Whether WRF logged a new step since the last read, and the run's progress now."""
     progressed = monitor.poll()
     return progressed, monitor.snapshot(conditions)
+
+
+def _output_bytes(data_dir: Path, run_id: str) -> int:
+    logs = run_paths(data_dir, run_id).logs
+    total = 0
+    for name in ("mpirun.stdout", "mpirun.stderr"):
+        with contextlib.suppress(OSError):
+            total += (logs / name).stat().st_size
+    return total
 
 
 def _conclude(

@@ -55,6 +55,22 @@ async def test_stall_watchdog_kills_a_hung_run(aiohttp_client: Any, tmp_path: Pa
     assert any("no progress" in m for m in events)
 
 
+async def test_a_command_that_writes_is_not_stalled_one_that_is_silent_is(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    service = await start_service(aiohttp_client, tmp_path, stall_floor_s=1.5, single_user=True)
+    chatty = "for i in 1 2 3 4 5; do echo $i; sleep 1; done"  # no CPU, no WRF step, but output
+    talks = await service.create_run("a", "localrun", kind="shell", command=chatty)
+    await service.start("a", talks.id)
+    silent = await service.create_run("a", "localrun", kind="shell", command="sleep 30")
+    await service.start("a", silent.id)
+    talks = await until_terminal(service, "a", talks.id)
+    assert (talks.state, talks.exit_code) == ("succeeded", 0)
+    assert talks.usage is not None  # the last sample of the live run is kept
+    silent = await until_terminal(service, "a", silent.id)
+    assert (silent.state, silent.error_code) == ("failed", "stalled")
+
+
 async def test_wall_clock_limit_times_out(aiohttp_client: Any, tmp_path: Path) -> None:
     service = await start_service(aiohttp_client, tmp_path, sim_speed=1.0)
     run = await service.create_run("a", "localrun", walltime_s=2)
