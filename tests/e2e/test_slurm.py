@@ -1,5 +1,6 @@
 """The daemon with executor = slurm on the real one-node cluster (scripts/slurm-up): the CLI,
-Rescale and Cloudrun clients, stop, Slurm's TIMEOUT, a restart, and jobs Slurm refuses."""
+Rescale and Cloudrun clients, stop, Slurm's TIMEOUT, a restart, jobs Slurm refuses, and Slurm
+not answering for a while."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import json
 import signal
 import subprocess
 import sys
+import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -15,19 +18,33 @@ import pytest
 import rescalepy.client as rc
 from rescalepy import Client
 
+from localrun.executor.slurm import SlurmTools
 from tests.api.test_cloudrun_flow import case as cloudrun_case
 from tests.api.test_cloudrun_flow import poll as cloudrun_poll
 from tests.api.test_cloudrun_flow import prepared
 from tests.api.test_rescale_flow import case as rescale_case
 from tests.conftest import Daemon
+from tests.executor.slurm.test_jobs import outage as switched_tools
 from tests.polling import wait_for
 
 TERMINAL = {"succeeded", "failed", "cancelled", "timed_out", "lost"}
 
 
 @pytest.fixture
-def daemon_env(slurm: None) -> dict[str, str]:
-    return {"LOCALRUN_EXECUTOR": "slurm", "LOCALRUN_CORES": "0"}
+def daemon_env(slurm: None, request: pytest.FixtureRequest) -> dict[str, str]:
+    env = {"LOCALRUN_EXECUTOR": "slurm", "LOCALRUN_CORES": "0"}
+    if "outage" in request.fixturenames:  # Slurm's commands behind the outage switch
+        tools: SlurmTools = request.getfixturevalue("outage")[0]
+        for name, path in asdict(tools).items():
+            env[f"LOCALRUN_SLURM_{name.upper()}"] = path
+    return env
+
+
+@pytest.fixture
+def outage(tmp_path: Path) -> tuple[SlurmTools, Path]:
+    """Slurm's commands as the daemon runs them; while the Path exists they fail as they do
+    with slurmctld down."""
+    return switched_tools(tmp_path)
 
 
 def squeue(job: str) -> str:
@@ -222,3 +239,54 @@ def test_an_unknown_partition_fails_at_start(slurm: None, daemon: Daemon, tmp_pa
     failed = until(daemon, run["id"], TERMINAL, timeout=60)
     assert failed["state"] == "failed"
     assert "Invalid partition name specified" in failed["error"]["message"]
+
+
+def test_a_job_that_ended_while_the_daemon_was_down_is_decided_once(
+    daemon: Daemon, tmp_path: Path
+) -> None:
+    run = submit(daemon, example(daemon, tmp_path / "case"), "--cores", "2")
+    job = job_of(until(daemon, run["id"], {"running"}))
+    daemon.kill(signal.SIGKILL)
+    wait_for(lambda: squeue(job) in {"COMPLETED", ""}, timeout=120)
+    daemon.start()
+    ended = until(daemon, run["id"], TERMINAL, timeout=60)
+    assert ended["state"] == "succeeded", ended["events"]
+    assert ended["progress"]["percent"] == 100.0
+    assert [e["state"] for e in ended["events"]].count("succeeded") == 1
+    daemon.kill(signal.SIGTERM)
+    daemon.start()  # and a second restart decides nothing again
+    again = get(daemon, run["id"])
+    assert [e["state"] for e in again["events"]].count("succeeded") == 1
+
+
+def test_while_slurm_does_not_answer_runs_go_on_and_a_stop_waits_for_it(
+    daemon: Daemon, tmp_path: Path, outage: tuple[SlurmTools, Path]
+) -> None:
+    down = outage[1]
+    long = rescale_case(tmp_path / "long", minutes=600)
+    run = submit(daemon, long, "--cores", "2")
+    job = job_of(until(daemon, run["id"], {"running"}))
+    down.touch()
+    seen = get(daemon, run["id"])["progress"]["percent"]
+
+    def noticed() -> dict[str, Any] | None:
+        started = time.monotonic()
+        health: dict[str, Any] = daemon.api("GET", "/healthz")
+        assert time.monotonic() - started < 5  # from what was last seen, not a wait on Slurm
+        return health if "error" in health["executor"] else None
+
+    health = wait_for(noticed, timeout=10)
+    assert "Slurm does not answer" in health["executor"]["error"], health
+    assert health["executor"]["cluster"]["nodes"] == 1
+    # WRF's logs still show its progress; nothing is decided without Slurm
+    wait_for(lambda: get(daemon, run["id"])["progress"]["percent"] > seen, timeout=30)
+    assert daemon.localrun("stop", run["id"]).returncode == 0
+    time.sleep(3)  # a stop cannot get through while Slurm does not answer
+    assert get(daemon, run["id"])["state"] == "running" and squeue(job) == "RUNNING"
+    down.unlink()
+    assert until(daemon, run["id"], TERMINAL, timeout=60)["state"] == "cancelled"
+    assert squeue(job) != "RUNNING"
+    assert "error" not in daemon.api("GET", "/healthz")["executor"]
+    log = "".join(p.read_text() for p in daemon.data_dir.glob("daemon-*.log"))
+    assert "Slurm does not answer" in log and "Slurm answers again" in log
+    assert "supervisor tick failed" not in log
