@@ -51,6 +51,10 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
         if left:
             log.info("removed %d part file(s) left by an interrupted upload", len(left))
         store = await Store.open(settings.data_path / "localrun.db")
+        recorded = await store.run_ids()
+        empty = await asyncio.to_thread(files.remove_unrecorded_runs, settings.data_path, recorded)
+        if empty:
+            log.info("removed %d empty run folder(s) that no run record names", len(empty))
         executor: LocalExecutor | SlurmExecutor = (
             slurm_executor(settings)
             if settings.executor == "slurm"

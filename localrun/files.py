@@ -297,6 +297,20 @@ def remove_leftovers(data_dir: Path) -> list[Path]:
     return found
 
 
+def remove_unrecorded_runs(data_dir: Path, recorded: set[str]) -> list[Path]:
+    """Run folders that no record names and that hold no file: what a daemon killed between
+    making a run's folders and writing its record left. A folder with files is kept."""
+    removed = []
+    for folder in sorted(data_dir.glob("runs/*")):
+        if folder.name in recorded or not folder.is_dir() or folder.is_symlink():
+            continue
+        if any(p.is_file() or p.is_symlink() for p in folder.rglob("*")):
+            continue
+        remove_tree(folder)
+        removed.append(folder)
+    return removed
+
+
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 

@@ -249,3 +249,12 @@ def test_a_zip_whose_members_collide_is_refused(
                 zf.writestr(name, data)
     with pytest.raises(Invalid, match=words):
         files.unpack_zip(path, tmp_path)
+
+
+def test_empty_unrecorded_run_folders_are_removed(tmp_path: Path) -> None:
+    for run_id in ("kept", "empty", "with-file"):
+        files.run_paths(tmp_path, run_id).create()
+    (files.run_paths(tmp_path, "with-file").input / "namelist.input").write_text("x")
+    removed = files.remove_unrecorded_runs(tmp_path, {"kept"})
+    assert [p.name for p in removed] == ["empty"]
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["kept", "with-file"]

@@ -29,6 +29,7 @@ class Service(Jobs, Drive, Estimates, Scripts, Credentials, Handlers, Chains):
         super().__init__(settings, store, supervisor)
         supervisor.ended.append(self.after_end)
         supervisor.started.append(self.retry_pending)
+        supervisor.started.append(self.settle_at_start)
         self.tokens = Tokens(store)
         self.accounts = Accounts(store, self.tokens)
 

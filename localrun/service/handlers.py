@@ -167,6 +167,11 @@ class Handlers(Runs, Objects, Functions):
                     await self.remove_job(owner, job.id)
             self._settled.add((owner, family))
 
+    async def settle_at_start(self) -> None:
+        """settle_interrupted_jobs for every owner, before the daemon serves anyone."""
+        for owner, family in await self.store.job_owners():
+            await self.settle_interrupted_jobs(owner, family)
+
     async def create_handler_job(
         self,
         owner: str,

@@ -571,6 +571,15 @@ class Store:
         )
         return [Job.from_row(dict(r)) for r in rows]
 
+    async def run_ids(self) -> set[str]:
+        rows = await self._db.execute_fetchall("SELECT id FROM runs")
+        return {str(r[0]) for r in rows}
+
+    async def job_owners(self) -> list[tuple[str, str]]:
+        """Every (owner, family) that has a job."""
+        rows = await self._db.execute_fetchall("SELECT DISTINCT owner, family FROM jobs")
+        return [(str(r[0]), str(r[1])) for r in rows]
+
     async def job_runs(self, job_id: str) -> list[Run]:
         rows = await self._db.execute_fetchall(
             f"SELECT {_COLUMNS_BUT_LAUNCH} FROM runs WHERE job_id = ? ORDER BY job_index",
