@@ -23,7 +23,6 @@ LINE_LIMIT = 1 << 20  # a longer "line" is cut there
 VENV = "../venv"  # in the run's folder, beside work/, so that it is not an output
 WHEELHOUSE = "input/.wheels"  # package_index's wheels, linked read-only, like SNAPSHOT
 WHEELS = f"../{WHEELHOUSE}"
-STORE = "store"  # handlers' runs link the owner's objects here, beside work/ (writable)
 # A script run's snapshot of the owner's objects as they were at creation: hard links under
 # input/, which the sandbox shows read-only (a link beside work/ would let the run write
 # through it into the store itself), named with a dot so that it is not staged into work/.
