@@ -112,3 +112,19 @@ def test_queued_status_says_why_it_waits(daemon: Daemon, case: Path) -> None:
     wait_for(lambda: "queued" in ok(daemon, "status", waiting), timeout=60)
     out = ok(daemon, "status", waiting)
     assert "queued " in out and ":" in out.split("queued ", 2)[-1]
+
+
+def test_on_a_narrow_terminal_ids_are_shortened_to_unique_prefixes() -> None:
+    from localrun.cli.runs import short_ids, table
+
+    ids = ["8d4e069f-4978-4e7f-b382-d23abe1efa5e", "8d4e069f-5000-4e7f-b382-d23abe1efa5e"]
+    ids.append("12345678-aaaa-4e7f-b382-d23abe1efa5e")
+    assert short_ids(ids) == {ids[0]: "8d4e069f-4", ids[1]: "8d4e069f-5", ids[2]: "12345678"}
+    runs = [
+        {"id": i, "name": "mycase", "state": "succeeded", "cores": 2, "progress": {"percent": 100}}
+        for i in ids
+    ]
+    narrow = table(runs, width=80).splitlines()
+    assert all(len(line) <= 80 for line in narrow), narrow
+    assert narrow[1].startswith("8d4e069f-4 ")
+    assert table(runs).splitlines()[1].startswith(ids[0])  # whole ids into a pipe or a file

@@ -77,6 +77,7 @@ def test_watch_on_an_80_column_terminal_redraws_one_line(daemon: Daemon, tmp_pat
     assert len(frames) > 3, frames  # redrawn in place, many times
     assert all(len(f) <= 80 for f in frames), [len(f) for f in frames]
     assert "100%" in frames[-1] and "succeeded" in frames[-1]
+    assert "left" not in frames[-1]  # an ended run has no time left
     assert lines[-2].strip() == "succeeded" or "succeeded" in text.splitlines()[-1]
 
 

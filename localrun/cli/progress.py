@@ -107,10 +107,10 @@ def _follow_live(
         BarColumn(bar_width=None),
         TaskProgressColumn(),
         TextColumn("model {task.fields[model]}"),
-        TextColumn("left {task.fields[left]}"),
+        TextColumn("{task.fields[left]}"),
     )
     with Progress(*columns, console=console, auto_refresh=False, expand=True) as bar:
-        task = bar.add_task("run", total=100.0, state="", model="-", left="?")
+        task = bar.add_task("run", total=100.0, state="", model="-", left="left ?")
         while True:
             run = fetch()
             model = (run.get("progress") or {}).get("model_time") or "-"
@@ -119,7 +119,7 @@ def _follow_live(
                 completed=percent_of(run),
                 state=run["state"],
                 model=model,
-                left=_left_text(run),
+                left="" if run["state"] in TERMINAL else f"left {_left_text(run)}",
                 refresh=True,
             )
             if _ended(run):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shutil
 import sys
 import time
 from typing import Any
@@ -87,17 +88,38 @@ def cmd_list(args: argparse.Namespace) -> int:
     if args.json:
         print_json(runs)
         return 0
-    print(table(runs, owners=args.all))
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+    print(table(runs, owners=args.all, width=width))
     return 0
 
 
-def table(runs: list[dict[str, Any]], owners: bool = False) -> str:
+def short_ids(ids: list[str], least: int = 8) -> dict[str, str]:
+    """Each id by its shortest prefix of at least `least` characters that no other id shares."""
+    shortened = {}
+    for run_id in ids:
+        size = least
+        while size < len(run_id) and any(o != run_id and o.startswith(run_id[:size]) for o in ids):
+            size += 1
+        shortened[run_id] = run_id[:size]
+    return shortened
+
+
+def table(runs: list[dict[str, Any]], owners: bool = False, width: int | None = None) -> str:
+    """The runs, a row each; on a terminal narrower than the table, ids are shortened to
+    prefixes that name one run (every command takes them)."""
+    text = _table(runs, owners, {})
+    if width is not None and max(map(len, text.splitlines())) > width:
+        text = _table(runs, owners, short_ids([str(r["id"]) for r in runs]))
+    return text
+
+
+def _table(runs: list[dict[str, Any]], owners: bool, ids: dict[str, str]) -> str:
     head = ["ID", "NAME", "STATE", "CORES", "ELAPSED", "PROGRESS", "MODEL"]
     rows = [head + (["OWNER"] if owners else [])]
     for run in runs:
         ran = elapsed_s(run)
         row = [
-            str(run["id"]),
+            ids.get(str(run["id"]), str(run["id"])),
             str(run.get("name") or "-"),
             str(run["state"]),
             str(run.get("cores") or "-"),
