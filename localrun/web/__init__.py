@@ -10,7 +10,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from localrun.web import live, submit, views
+from localrun.web import live, submit, usage, views
 
 STATIC = Path(__file__).parent / "static"
 
@@ -37,4 +37,7 @@ def mount(app: web.Application) -> None:
     app.router.add_get("/ui/runs.json", live.runs_json)
     app.router.add_get("/ui/live", stream.handler)
     app.on_shutdown.append(stream.close)
+    recorder = usage.Recorder()
+    app.on_startup.append(recorder.start)
+    app.on_shutdown.append(recorder.close)  # before the store closes
     app.router.add_static("/ui/static", STATIC, name="static", append_version=True)

@@ -21,6 +21,7 @@ from localrun.web import auth
 from localrun.web.listing import filters, find
 from localrun.web.plot import plot, step_times
 from localrun.web.rows import STATE_CLASSES, domains, summary
+from localrun.web.usage import usage_plot
 
 Page = Callable[[web.Request], Awaitable[web.StreamResponse]]
 MAIN_LOG = "rsl.out.0000"
@@ -163,6 +164,7 @@ async def run_page(request: web.Request) -> web.StreamResponse:
         "record": run,
         "domains": domains(run),
         "plot": plot(step_times(plotted)),
+        "usage": usage_plot(run),
         "events": await svc.events(who, run.id),
         "logs": logs,
         "log": chosen,

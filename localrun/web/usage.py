@@ -1,0 +1,144 @@
+"""The CPU and memory plot of a run's page: the supervisor's usage samples (the run record's
+`usage`, rewritten at each tick) kept over time in the run's extra as a bounded series, and
+laid out for the template as the step-time plot is."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from localrun.api.keys import SERVICE
+from localrun.runs import LIVE, Run
+from localrun.store import Store
+from localrun.web.plot import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH
+
+log = logging.getLogger(__name__)
+
+KEY = "usage_series"  # the run's extra: {"step": seconds, "points": [[at, cpu, rss], ...]}
+MAX_POINTS = 500
+MIN_STEP_S = 0.5
+
+
+def add_point(
+    series: dict[str, Any] | None, at: float, usage: dict[str, Any], base_step: float
+) -> dict[str, Any] | None:
+    """The series with this sample appended when a step has passed since the last one, or
+    None when it is too soon. When it holds more than MAX_POINTS, every other point goes and
+    the step doubles: the series keeps the whole run at a coarser grain, never growing."""
+    cpu = usage.get("cpu_percent") if _number(usage.get("cpu_percent")) else None
+    rss = int(usage["rss_bytes"]) if _number(usage.get("rss_bytes")) else None
+    if cpu is None and rss is None:
+        return None
+    points = list((series or {}).get("points") or [])
+    step = float((series or {}).get("step") or base_step)
+    if points and at - float(points[-1][0]) < step:
+        return None
+    points.append([round(at, 1), None if cpu is None else round(float(cpu), 1), rss])
+    while len(points) > MAX_POINTS:
+        kept = points[::2]
+        if kept[-1] is not points[-1]:
+            kept.append(points[-1])  # the first and the newest stay
+        points, step = kept, step * 2
+    return {"step": step, "points": points}
+
+
+class Recorder:
+    """Every step, each live run's latest usage goes into its series."""
+
+    def __init__(self) -> None:
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self, app: web.Application) -> None:
+        svc = app[SERVICE]
+        step = max(svc.settings.poll_interval_s, MIN_STEP_S)
+        self.task = asyncio.create_task(self._loop(svc.store, step), name="localrun-usage")
+
+    async def close(self, app: web.Application) -> None:
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+    async def _loop(self, store: Store, step: float) -> None:
+        while True:
+            try:
+                await record(store, step)
+            except Exception:
+                log.exception("recording the runs' CPU and memory failed")
+            await asyncio.sleep(step)
+
+
+async def record(store: Store, step: float, now: float | None = None) -> None:
+    for run in await store.runs_in(list(LIVE)):
+        if not run.usage:
+            continue
+        series = add_point(run.extra.get(KEY), time.time() if now is None else now, run.usage, step)
+        if series is not None:
+            await store.merge_extra(run.id, {KEY: series})
+
+
+@dataclass
+class UsagePlot:
+    cpu: str  # polyline points
+    memory: str
+    max_cpu: float  # percent of the run's cores at the top
+    max_rss: int
+    first: str
+    last: str
+    samples: int
+    width: int = WIDTH
+    height: int = HEIGHT
+    left: int = LEFT
+    top: int = TOP
+    bottom: int = HEIGHT - BOTTOM
+    right: int = WIDTH - RIGHT
+
+
+def usage_plot(run: Run) -> UsagePlot | None:
+    """CPU as a share of the run's cores (100% = every core busy) and resident memory,
+    against wall-clock time; None with fewer than two samples."""
+    series = run.extra.get(KEY)
+    raw = series.get("points") if isinstance(series, dict) else None
+    points = [p for p in raw or [] if isinstance(p, list) and len(p) == 3 and _number(p[0])]
+    if len(points) < 2:
+        return None
+    cores = max(run.cores, 1)
+    start, end = float(points[0][0]), float(points[-1][0])
+    span = max(end - start, 1.0)
+    cpu = [(float(p[0]), float(p[1]) / cores) for p in points if _number(p[1])]
+    rss = [(float(p[0]), float(p[2])) for p in points if _number(p[2])]
+    max_cpu = max([100.0, *(v for _, v in cpu)])
+    max_rss = max([1.0, *(v for _, v in rss)])
+    inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+
+    def line(values: list[tuple[float, float]], top: float) -> str:
+        return " ".join(
+            f"{LEFT + inner_w * (t - start) / span:.1f},{TOP + inner_h * (1 - v / top):.1f}"
+            for t, v in values
+        )
+
+    return UsagePlot(
+        line(cpu, max_cpu),
+        line(rss, max_rss),
+        max_cpu,
+        int(max_rss),
+        time.strftime("%H:%M:%S", time.localtime(start)),
+        time.strftime("%H:%M:%S", time.localtime(end)),
+        len(points),
+    )
+
+
+def _number(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )
