@@ -107,7 +107,8 @@ def _upload(client: Client, state: dict[str, Any], paths: list[Path]) -> str:
     run = result["run"]
     if run["state"] != "ready":
         raise RuntimeError(f"run is {run['state']}, missing {run['missing_inputs']}")
-    return ", ".join(f"{f['name']} ({f['size']} B)" for f in result["files"])
+    size = sum(int(f["size"]) for f in result["files"])
+    return f"{len(result['files'])} files, {size / (1 << 20):.1f} MiB"
 
 
 def _start(client: Client, state: dict[str, Any]) -> str:

@@ -33,6 +33,8 @@ def test_check_reports_each_step(daemon: Daemon) -> None:
     assert out.returncode == 0, out.stdout + out.stderr
     steps = json.loads(out.stdout)
     assert [s["ok"] for s in steps] == [True] * 6
+    text = daemon.localrun("check").stdout.splitlines()
+    assert all(len(line) <= 80 for line in text), text  # one line per step, in 80 columns
 
 
 def test_token_list_and_revoke(daemon: Daemon) -> None:
