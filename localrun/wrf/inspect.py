@@ -125,7 +125,7 @@ def render(report: dict[str, Any]) -> str:
     if daemon:
         reason = daemon.get("stop_reason")
         asked = f", stop requested ({reason})" if daemon.get("stop_requested") else ""
-        lines.append(f"daemon: run {daemon.get('id')} {daemon.get('state')}{asked}")
+        lines.append(f"daemon: {daemon.get('state')}{asked}")
     for domain in report["progress"]["domains"]:
         lines.append(
             f"domain {domain['domain']}: {domain['percent']:.1f}% "
