@@ -72,7 +72,12 @@ def plot(series: dict[int, list[tuple[datetime, float]]]) -> Plot | None:
         for moment, seconds in points:
             x = LEFT + inner_w * (moment - start).total_seconds() / span
             y = TOP + inner_h * (1 - seconds / max_s)
-            line.points.append((x, y, f"d{domain:02d} {moment:%Y-%m-%d_%H:%M:%S} {seconds:g} s"))
+            line.points.append((x, y, f"d{domain:02d} {stamp(moment)} {seconds:g} s"))
         lines.append(line)
     last = max(t for t, _ in every)
-    return Plot(lines, max_s, f"{start:%Y-%m-%d_%H:%M:%S}", f"{last:%Y-%m-%d_%H:%M:%S}")
+    return Plot(lines, max_s, stamp(start), stamp(last))
+
+
+def stamp(moment: datetime) -> str:
+    """WRF's own form, 0001-01-01_00:30:00 (strftime's %Y drops a small year's zeros)."""
+    return f"{moment.year:04d}-{moment:%m-%d_%H:%M:%S}"

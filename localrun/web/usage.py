@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 KEY = "usage_series"  # the run's extra: {"step": seconds, "points": [[at, cpu, rss], ...]}
 MAX_POINTS = 500
 MIN_STEP_S = 0.5
+MEMORY_HEADROOM = 1.1  # the memory line's peak sits below the top, clear of the CPU label
 
 
 def add_point(
@@ -116,6 +117,7 @@ def usage_plot(run: Run) -> UsagePlot | None:
     rss = [(float(p[0]), float(p[2])) for p in points if _number(p[2])]
     max_cpu = max([100.0, *(v for _, v in cpu)])
     max_rss = max([1.0, *(v for _, v in rss)])
+    rss_top = max_rss * MEMORY_HEADROOM
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
 
     def line(values: list[tuple[float, float]], top: float) -> str:
@@ -126,7 +128,7 @@ def usage_plot(run: Run) -> UsagePlot | None:
 
     return UsagePlot(
         line(cpu, max_cpu),
-        line(rss, max_rss),
+        line(rss, rss_top),
         max_cpu,
         int(max_rss),
         time.strftime("%H:%M:%S", time.localtime(start)),

@@ -1,6 +1,9 @@
 """The page in a real headless Chromium (Debian's chromium and chromium-driver, via Selenium)
-against the real daemon: log in, watch progress move without a reload, read the step plot,
-stop a run, log out. Screenshots go to $LOCALRUN_TEST_ARTIFACTS (default test-artifacts/)."""
+against the real daemon: log in, submit the example case from the form on 2 cores, watch its
+progress move without a reload (on its page and in the list), read the step plot and the CPU
+and memory plot, check the dark theme and a phone's width, read the estimator's table, stop a
+run, log out. Screenshots go to $LOCALRUN_TEST_ARTIFACTS (default test-artifacts/);
+4-run-page-dark.png is README's docs/run-page.png."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 
 from localrun.client import Client
 from tests.conftest import EXAMPLE, REPO, Daemon
@@ -73,6 +77,47 @@ def start(daemon: Daemon, name: str, speed: float, tmp: Path) -> str:
     return run_id
 
 
+WIDE = """return [...document.querySelectorAll('#main *')]
+  .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1)
+  .map((e) => e.tagName + '#' + e.id + '.' + e.className);"""
+
+
+def dark(driver: webdriver.Chrome, on: bool) -> None:
+    """The browser's colour scheme preference: headless Chromium asks for light."""
+    features = [{"name": "prefers-color-scheme", "value": "dark" if on else "light"}]
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": features})
+
+
+def case_folder(tmp: Path, name: str, speed: float) -> Path:
+    """The example case, slowed down so that its progress can be watched."""
+    case = tmp / name
+    case.mkdir()
+    namelist = (EXAMPLE / "namelist.input").read_text()
+    (case / "namelist.input").write_text(
+        namelist + f"\n&localrun_simulator\n speed = {speed},\n/\n"
+    )
+    shutil.copy(EXAMPLE / "wrfinput_d01", case / "wrfinput_d01")
+    return case
+
+
+def value_of(driver: webdriver.Chrome, element_id: str) -> float:
+    """A progress bar's value; -1 while the page swaps it for a newer one."""
+    try:
+        return float(driver.find_element(By.ID, element_id).get_attribute("value") or 0)
+    except WebDriverException:
+        return -1.0
+
+
+def option_values(driver: webdriver.Chrome) -> list[str]:
+    try:
+        return [
+            o.get_attribute("value") or ""
+            for o in Select(driver.find_element(By.ID, "cores")).options
+        ]
+    except WebDriverException:
+        return []
+
+
 def text_of(driver: webdriver.Chrome, element_id: str) -> str:
     """The element's text; "" while the page swaps it for a newer one."""
     try:
@@ -90,7 +135,7 @@ def percent(driver: webdriver.Chrome, run_id: str) -> float:
         return -1.0
 
 
-def test_log_in_watch_read_the_plot_stop_and_log_out(
+def test_log_in_submit_watch_read_the_plots_stop_and_log_out(
     daemon: Daemon, browser: webdriver.Chrome, tmp_path: Path
 ) -> None:
     browser.get(daemon.url + "/")
@@ -99,13 +144,37 @@ def test_log_in_watch_read_the_plot_stop_and_log_out(
     browser.find_element(By.ID, "login").click()
     wait_for(lambda: browser.find_elements(By.ID, "runs"), timeout=10)
 
-    watched = start(daemon, "watched", 1.0, tmp_path)
+    # the submit form: the example case folder, 2 cores from the estimator's options
+    browser.find_element(By.ID, "nav-submit").click()
+    wait_for(lambda: browser.find_elements(By.ID, "submit-form"), timeout=10)
+    case = case_folder(tmp_path, "example-case", 1.0)
+    browser.find_element(By.ID, "folder").send_keys(str(case))
+    wait_for(lambda: option_values(browser) == ["1", "2"], timeout=20)
+    cores = Select(browser.find_element(By.ID, "cores"))
+    labels = [o.text for o in cores.options]
+    assert all(" cores · " in label and "cost" in label for label in labels), labels
+    cores.select_by_value("2")
+    shot(browser, "2-submit")
+    browser.find_element(By.ID, "start").click()
+    wait_for(lambda: browser.find_elements(By.ID, "run-progress"), timeout=30)
+    watched = browser.current_url.rsplit("/", 1)[-1]
+    run = daemon.api("GET", f"/localrun/v1/runs/{watched}")
+    assert run["name"] == "example-case" and run["cores"] == 2, run
+
+    # its progress moves on its page and in the list, without a reload
+    browser.execute_script("window.notReloaded = true;")
+    wait_for(lambda: 0 < value_of(browser, "run-progress") < 100, timeout=60)
+    first = value_of(browser, "run-progress")
+    wait_for(lambda: value_of(browser, "run-progress") > first, timeout=60)
+    assert browser.execute_script("return window.notReloaded === true;")
+    browser.find_element(By.CSS_SELECTOR, "header .brand").click()
+    wait_for(lambda: browser.find_elements(By.ID, "runs"), timeout=10)
     browser.execute_script("window.notReloaded = true;")
     wait_for(lambda: 0 < percent(browser, watched) < 100, timeout=60)
     first = percent(browser, watched)
     wait_for(lambda: percent(browser, watched) > first, timeout=60)
     assert browser.execute_script("return window.notReloaded === true;")
-    shot(browser, "2-progress")
+    shot(browser, "3-progress")
 
     def ended() -> bool:
         state: str = daemon.api("GET", f"/localrun/v1/runs/{watched}")["state"]
@@ -118,7 +187,31 @@ def test_log_in_watch_read_the_plot_stop_and_log_out(
     steps = len(re.findall(r"^Timing for main", log, re.MULTILINE))
     points = browser.find_elements(By.CSS_SELECTOR, "#step-plot circle.step")
     assert steps > 0 and len(points) == steps
-    shot(browser, "3-run-page")
+    assert browser.find_elements(By.CSS_SELECTOR, "#usage-plot polyline.cpu")
+    assert browser.find_elements(By.CSS_SELECTOR, "#usage-plot polyline.mem")
+    browser.set_window_size(900, 1500)
+    shot(browser, "4-run-page")
+    dark(browser, True)
+    background = "return getComputedStyle(document.body).backgroundColor;"
+    assert browser.execute_script(background) == "rgb(17, 20, 24)"
+    shot(browser, "4-run-page-dark")
+    dark(browser, False)
+    browser.set_window_size(390, 844)  # a phone: nothing wider than the screen
+    for path in (f"/ui/runs/{watched}", "/ui/submit", "/ui/estimate", "/"):
+        browser.get(daemon.url + path)
+        wait_for(lambda: browser.find_elements(By.ID, "main"), timeout=10)
+        assert browser.execute_script(WIDE) == [], path
+    shot(browser, "4-phone-list")
+    browser.set_window_size(1280, 1000)
+
+    # the estimator's table for a pasted namelist
+    browser.find_element(By.ID, "nav-estimate").click()
+    browser.find_element(By.ID, "namelist").send_keys((EXAMPLE / "namelist.input").read_text())
+    browser.find_element(By.ID, "estimate").click()
+    wait_for(lambda: browser.find_elements(By.ID, "estimate-table"), timeout=20)
+    rows = browser.find_elements(By.CSS_SELECTOR, "#estimate-table tbody tr")
+    assert [r.get_attribute("data-cores") for r in rows] == ["1", "2"]
+    shot(browser, "5-estimate")
 
     doomed = start(daemon, "doomed", 0.1, tmp_path)
     wait_for(
@@ -130,9 +223,9 @@ def test_log_in_watch_read_the_plot_stop_and_log_out(
     browser.find_element(By.CSS_SELECTOR, "details.stop summary").click()
     browser.find_element(By.ID, "stop").click()
     wait_for(lambda: text_of(browser, "run-state") == "cancelled", timeout=60, interval=0.5)
-    shot(browser, "4-stopped")
+    shot(browser, "6-stopped")
 
     browser.find_element(By.ID, "logout").click()
     wait_for(lambda: browser.find_elements(By.ID, "token"), timeout=10)
-    assert "watched" not in browser.page_source
-    shot(browser, "5-logged-out")
+    assert "example-case" not in browser.page_source
+    shot(browser, "7-logged-out")

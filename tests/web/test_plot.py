@@ -42,3 +42,9 @@ def test_a_real_cfl_blow_up_log_plots_every_step() -> None:
     drawn = plot(step_times(text))
     assert drawn is not None
     assert drawn.steps == text.count("Timing for main")
+
+
+def test_model_times_keep_wrfs_four_digit_year() -> None:
+    drawn = plot(step_times(LOG.replace("2019-09-04", "0001-01-01")))
+    assert drawn is not None and drawn.first == "0001-01-01_12:00:10"
+    assert drawn.lines[0].points[0][2].startswith("d01 0001-01-01_12:00:30")

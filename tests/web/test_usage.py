@@ -6,7 +6,7 @@ import itertools
 import re
 
 from localrun.runs import Run, State
-from localrun.web.usage import KEY, MAX_POINTS, add_point, usage_plot
+from localrun.web.usage import KEY, MAX_POINTS, MEMORY_HEADROOM, add_point, usage_plot
 from tests.web.pages import Client, log_in, start_example, wait_state
 from tests.web.test_rows import run as make_run
 
@@ -40,6 +40,9 @@ def test_the_plot_scales_cpu_to_the_runs_cores_and_memory_to_its_peak() -> None:
     drawn = usage_plot(make_run(cores=2, extra={KEY: {"step": 1, "points": points}}))
     assert drawn is not None and drawn.samples == 3 and drawn.max_cpu == 100.0
     assert drawn.max_rss == 400
+    memory = [float(p.split(",")[1]) for p in drawn.memory.split()]
+    inner = drawn.bottom - drawn.top
+    assert min(memory) == round(drawn.top + inner * (1 - 1 / MEMORY_HEADROOM), 1)
     cpu = [tuple(map(float, p.split(","))) for p in drawn.cpu.split()]
     assert cpu[0][1] == drawn.top and cpu[1][0] > cpu[0][0] and len(cpu) == 2
     assert usage_plot(make_run(extra={KEY: {"points": points[:1]}})) is None
