@@ -109,9 +109,12 @@ def test_download(daemon: Daemon, case: Path, tmp_path: Path) -> None:
 def test_queued_status_says_why_it_waits(daemon: Daemon, case: Path) -> None:
     submit(daemon, case, "--cores", "2")
     waiting = submit(daemon, case, "--cores", "2")
+    last = submit(daemon, case, "--cores", "1")
     wait_for(lambda: "queued" in ok(daemon, "status", waiting), timeout=60)
     out = ok(daemon, "status", waiting)
-    assert "queued " in out and ":" in out.split("queued ", 2)[-1]
+    assert "number 1 in line: waiting for 2 free core(s); 0 of 2 free now" in out, out
+    assert "number 2 in line: 1 run(s) ahead of it" in ok(daemon, "status", last)
+    assert daemon.api("GET", f"/localrun/v1/runs/{last}")["queue_position"] == 2
 
 
 def test_on_a_narrow_terminal_ids_are_shortened_to_unique_prefixes() -> None:

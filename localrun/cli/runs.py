@@ -199,7 +199,8 @@ def status_lines(run: dict[str, Any], outputs: list[dict[str, Any]]) -> list[str
     if run["state"] == "queued":
         waited = time.time() - (_epoch(run.get("queued_at")) or time.time())
         reason = run.get("queue_reason") or "waiting for free cores"
-        lines.append(f"queued {format_duration(waited)}: {reason}")
+        place = f", number {run['queue_position']} in line" if run.get("queue_position") else ""
+        lines.append(f"queued {format_duration(waited)}{place}: {reason}")
     if run.get("work_dir"):
         lines.append(f"run directory {run['work_dir']}")
     if run.get("exit_code") is not None:

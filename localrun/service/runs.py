@@ -121,6 +121,25 @@ class Runs(Inputs):
                 "is you"
             )
 
+    async def queue_place(self, run: Run) -> dict[str, Any] | None:
+        """Where a run waiting for this host's cores is in line, first come first served:
+        {"position": 1 for the next to start, "reason": why it waits}; None for any other run
+        (one a scheduler holds says why in its queue_reason)."""
+        if run.state != State.QUEUED or run.executor_ref is not None:
+            return None
+        waiting = [r for r in await self.store.runs_in([State.QUEUED]) if r.executor_ref is None]
+        ahead = next((i for i, r in enumerate(waiting) if r.id == run.id), None)
+        if ahead is None:
+            return None
+        free = self.cores_free()
+        reason = (
+            f"{ahead} run(s) ahead of it"
+            if ahead
+            else f"waiting for {run.cores} free core(s); {free} of "
+            f"{self.settings.total_cores} free now"
+        )
+        return {"position": ahead + 1, "reason": reason}
+
     async def list_runs(self, owner: str, **filters: Any) -> list[Run]:
         return await self.store.list_runs(owner, launch=False, **filters)
 

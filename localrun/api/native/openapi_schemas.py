@@ -67,6 +67,7 @@ _RUN_PROPERTIES: dict[str, Any] = {
     "stop_requested": _BOOL,
     "queue_reason": _nullable(_STR),
     "job": _nullable(_object({"id": _STR, "index": _nullable(_INT)})),
+    "queue_position": {"type": "integer", "description": "1: next to start (queued runs)"},
     "preprocess": _nullable({"type": "string", "description": "ideal or real: run first"}),
     "links": {
         "type": "object",
@@ -76,7 +77,7 @@ _RUN_PROPERTIES: dict[str, Any] = {
     },
 }
 _RUN = _object(_RUN_PROPERTIES)
-_RUN["required"] = sorted(set(_RUN_PROPERTIES))
+_RUN["required"] = sorted(set(_RUN_PROPERTIES) - {"queue_position"})  # queued runs only
 _RUN["properties"] = {**_RUN_PROPERTIES, "events": {"type": "array", "items": _EVENT}}
 _RUN["additionalProperties"] = True  # new fields may appear; clients ignore what they do not know
 

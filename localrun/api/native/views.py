@@ -49,7 +49,12 @@ async def _run_response(request: web.Request, run: Run, status: int = 200) -> we
     events = None
     if request.query.get("events") in {"1", "true", "yes"}:
         events = await svc.events(run.owner, run.id)
-    return web.json_response(run_json(svc, run, events), status=status)
+    body = run_json(svc, run, events)
+    place = await svc.queue_place(run)
+    if place is not None:
+        body["queue_position"] = place["position"]
+        body["queue_reason"] = body["queue_reason"] or place["reason"]
+    return web.json_response(body, status=status)
 
 
 @routes.post("/runs")
