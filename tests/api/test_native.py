@@ -280,7 +280,9 @@ async def test_a_schedulers_queue_reason_shows_while_queued(
     run = await create(client, auth, name="waits")
     owner = await service.owner_of(auth["Authorization"].split()[1])
     reason = "waiting in the queue of Slurm job 7: Resources"
-    await service.store.transition(run["id"], [State.CREATED], State.QUEUED, "queued")
+    await service.store.transition(
+        run["id"], [State.CREATED], State.QUEUED, "queued", executor_ref="7"
+    )
     await service.store.add_event(run["id"], State.QUEUED, reason)
     await service.store.merge_extra(run["id"], {"queue_reason": reason})
     body = await (await client.get(f"/localrun/v1/runs/{run['id']}", headers=auth)).json()
