@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import uuid
 from dataclasses import asdict, dataclass
@@ -52,7 +53,8 @@ async def calibrated_model(store: Store, host: str) -> CostModel:
 
 class Estimates(Runs):
     async def estimate(self, case: Case, max_cores: int | None = None) -> list[dict[str, Any]]:
-        options = estimate(
+        options = await asyncio.to_thread(
+            estimate,
             case,
             max_cores or await self.offered_cores(),
             self.supervisor.cost_model,

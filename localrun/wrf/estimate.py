@@ -40,7 +40,7 @@ from dataclasses import dataclass, replace
 from statistics import median
 from typing import Any
 
-from localrun.wrf.decomposition import Layout, check_ranks, layout, smallest_patch
+from localrun.wrf.decomposition import MIN_PATCH, Layout, check_ranks, layout, smallest_patch
 from localrun.wrf.estimate_table import format_duration as format_duration
 from localrun.wrf.estimate_table import options_json as options_json
 from localrun.wrf.estimate_table import render_table as render_table
@@ -322,11 +322,19 @@ def estimate(
     model: CostModel = DEFAULT_MODEL,
     rate_per_core_hour: float = 0.0,
 ) -> list[Option]:
-    """One option per core count 1..max_cores, exactly one of them recommended when any is valid."""
+    """One option per core count 1..max_cores, exactly one of them recommended when any is valid.
+    Counts past the most ranks WRF can split the smallest domain into (patches of at least
+    MIN_PATCH cells each way) are left out: all of them would be refused."""
     if max_cores < 1:
         raise ValueError("max_cores must be at least 1")
-    options = [_option(case, p, model, rate_per_core_hour) for p in range(1, max_cores + 1)]
+    limit = min(max_cores, most_ranks(case) + 1)
+    options = [_option(case, p, model, rate_per_core_hour) for p in range(1, limit + 1)]
     return _recommend(options)
+
+
+def most_ranks(case: Case) -> int:
+    """An upper bound of the ranks any layout of the case can have."""
+    return max(1, min((d.e_we // MIN_PATCH) * (d.e_sn // MIN_PATCH) for d in case.domains))
 
 
 def _option(case: Case, cores: int, model: CostModel, rate: float) -> Option:

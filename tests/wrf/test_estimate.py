@@ -34,7 +34,7 @@ from localrun.wrf.estimate import (
 from localrun.wrf.estimate_table import format_duration
 from localrun.wrf.monitor import Monitor
 from localrun.wrf.namelist import Case, read_case
-from tests.conftest import FIXTURES
+from tests.conftest import EXAMPLE, FIXTURES
 
 # Full 120-minute runs of case_quarter_ss on the fixture machine (WRF.md §7, fixture README).
 MEASURED = {1: 93.6, 2: 47.5}
@@ -337,3 +337,12 @@ def test_json_options(base_case: Case) -> None:
 )
 def test_format_duration(seconds: float | None, text: str) -> None:
     assert format_duration(seconds) == text
+
+
+def test_no_option_past_the_most_ranks_the_grid_allows() -> None:
+    from localrun.wrf.estimate import estimate, most_ranks
+
+    case = read_case(EXAMPLE / "namelist.input")
+    assert most_ranks(case) == 36  # 62 x 62 points: 6 x 6 patches of 10 cells at most
+    options = estimate(case, 1 << 20)  # a scheduler that named no capacity
+    assert len(options) == 37 and not options[-1].valid
