@@ -21,8 +21,8 @@ from localrun.web.plot import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH
 
 log = logging.getLogger(__name__)
 
-KEY = "usage_series"  # the run's extra: {"step": seconds, "points": [[at, cpu, rss], ...]}
-MAX_POINTS = 500
+KEY = "usage_series"  # the run's extra: {"t0", "step", "points": [[t - t0, cpu %, rss KiB]]}
+MAX_POINTS = 300  # about 6 KB in the run record, which every list of runs reads
 MIN_STEP_S = 0.5
 MEMORY_HEADROOM = 1.1  # the memory line's peak sits below the top, clear of the CPU label
 
@@ -33,21 +33,24 @@ def add_point(
     """The series with this sample appended when a step has passed since the last one, or
     None when it is too soon. When it holds more than MAX_POINTS, every other point goes and
     the step doubles: the series keeps the whole run at a coarser grain, never growing."""
-    cpu = usage.get("cpu_percent") if _number(usage.get("cpu_percent")) else None
-    rss = int(usage["rss_bytes"]) if _number(usage.get("rss_bytes")) else None
+    cpu = round(usage["cpu_percent"]) if _number(usage.get("cpu_percent")) else None
+    rss = int(usage["rss_bytes"]) >> 10 if _number(usage.get("rss_bytes")) else None
     if cpu is None and rss is None:
         return None
-    points = list((series or {}).get("points") or [])
-    step = float((series or {}).get("step") or base_step)
-    if points and at - float(points[-1][0]) < step:
+    series = series if isinstance(series, dict) else {}
+    points = _points(series)
+    t0 = float(series["t0"]) if points else at
+    step = float(series.get("step") or base_step)
+    offset = round(at - t0, 1)
+    if points and offset - float(points[-1][0]) < step:
         return None
-    points.append([round(at, 1), None if cpu is None else round(float(cpu), 1), rss])
+    points.append([offset, cpu, rss])
     while len(points) > MAX_POINTS:
         kept = points[::2]
         if kept[-1] is not points[-1]:
             kept.append(points[-1])  # the first and the newest stay
         points, step = kept, step * 2
-    return {"step": step, "points": points}
+    return {"t0": round(t0, 1), "step": step, "points": points}
 
 
 class Recorder:
@@ -106,15 +109,17 @@ def usage_plot(run: Run) -> UsagePlot | None:
     """CPU as a share of the run's cores (100% = every core busy) and resident memory,
     against wall-clock time; None with fewer than two samples."""
     series = run.extra.get(KEY)
-    raw = series.get("points") if isinstance(series, dict) else None
-    points = [p for p in raw or [] if isinstance(p, list) and len(p) == 3 and _number(p[0])]
+    if not isinstance(series, dict):
+        return None
+    points = _points(series)
     if len(points) < 2:
         return None
     cores = max(run.cores, 1)
+    t0 = float(series["t0"])
     start, end = float(points[0][0]), float(points[-1][0])
     span = max(end - start, 1.0)
     cpu = [(float(p[0]), float(p[1]) / cores) for p in points if _number(p[1])]
-    rss = [(float(p[0]), float(p[2])) for p in points if _number(p[2])]
+    rss = [(float(p[0]), float(p[2]) * 1024) for p in points if _number(p[2])]
     max_cpu = max([100.0, *(v for _, v in cpu)])
     max_rss = max([1.0, *(v for _, v in rss)])
     rss_top = max_rss * MEMORY_HEADROOM
@@ -131,10 +136,18 @@ def usage_plot(run: Run) -> UsagePlot | None:
         line(rss, rss_top),
         max_cpu,
         int(max_rss),
-        time.strftime("%H:%M:%S", time.localtime(start)),
-        time.strftime("%H:%M:%S", time.localtime(end)),
+        time.strftime("%H:%M:%S", time.localtime(t0 + start)),
+        time.strftime("%H:%M:%S", time.localtime(t0 + end)),
         len(points),
     )
+
+
+def _points(series: dict[str, Any]) -> list[list[Any]]:
+    """The series' points, what is not one left out; none without a start time."""
+    raw = series.get("points")
+    if not _number(series.get("t0")) or not isinstance(raw, list):
+        return []
+    return [p for p in raw if isinstance(p, list) and len(p) == 3 and _number(p[0])]
 
 
 def _number(value: Any) -> bool:
