@@ -62,9 +62,18 @@ async def _runtime(app: web.Application) -> AsyncIterator[None]:
         )
         supervisor = Supervisor(settings, store, executor, launch_request)
         app[SERVICE] = Service(settings, store, supervisor)
-        await supervisor.start()
+        try:
+            await supervisor.start()
+        except BaseException:  # nothing may be left that keeps the process alive
+            await supervisor.close()
+            executor.close()
+            await store.close()
+            raise
         cores = settings.total_cores
-        log.info("data directory %s, %d core(s) to hand out", settings.data_path, cores)
+        if executor.counts_cores:
+            log.info("data directory %s, %d core(s) to hand out", settings.data_path, cores)
+        else:
+            log.info("data directory %s; the scheduler hands out the cores", settings.data_path)
         log.info("runs are isolated by: %s", executor.isolation)
         log.info("runs are executed by: %s", settings.executor)
         yield

@@ -251,6 +251,8 @@ class Supervisor:
         if isinstance(first, Queued):
             message = f"submitted as {where}; waiting in its queue: {first.reason}"
         await self.store.transition(run.id, [State.STARTING], state, message, executor_ref=ref)
+        if isinstance(first, Queued):  # the scheduler's first answer already says why it waits
+            await self.store.merge_extra(run.id, {"queue_reason": message})
         await self._write_record(run.id)
         log.info("run %s started on %d core(s), %s", run.id, run.cores, where)
         stored = await self.store.get_run(run.id)

@@ -459,3 +459,22 @@ async def test_mpirun_on_path_is_the_configured_launcher(
     await submit(client, rs, job["id"])
     found = await completed(client, rs, job["id"], within=60)
     assert found[0]["statusReason"] == "Completed successfully"
+
+
+def test_a_run_waiting_in_a_schedulers_queue_is_newest_queued() -> None:
+    from localrun.api.rescale.shapes import job_statuses
+    from localrun.runs import Event, Run, State
+
+    run = Run(
+        id="r", owner="a", family="rescale", name="n", model="wrf", version="4",
+        state=State.QUEUED, walltime_s=60, created_at=0.0,
+    )  # fmt: skip
+    said = "waiting in the queue of Slurm job 7: Priority"
+    events = [
+        Event(1, "r", 1.0, State.READY, "all inputs present"),
+        Event(2, "r", 2.0, State.QUEUED, "queued for 1 core(s)"),
+        Event(3, "r", 3.0, State.STARTING, "launching"),
+        Event(4, "r", 4.0, State.QUEUED, said),
+    ]
+    newest = job_statuses([(run, events)])[0]
+    assert (newest["status"], newest["statusReason"]) == ("Queued", said)

@@ -85,7 +85,7 @@ _HEALTH = {
     "type": "object",
     "required": ["status", "version", "uptime_s", "cores", "mpi", "models"],
     "properties": {
-        "status": {"type": "string", "enum": ["ok"]},
+        "status": {"type": "string", "enum": ["ok", "degraded"]},
         "version": _STR,
         "uptime_s": _NUM,
         "disk_free_bytes": _INT,

@@ -282,8 +282,10 @@ async def _health(svc: Service) -> dict[str, Any]:
     if not executor.counts_cores and isinstance(cluster, dict):  # the scheduler's cores
         parts = cluster["partitions"]
         total, free = sum(p["total_cores"] for p in parts), int(cluster["idle_cores"])
+    elif not executor.counts_cores:  # the scheduler never answered: no figure to give
+        total = free = 0
     return {
-        "status": "ok",
+        "status": "degraded" if seen.get("error") else "ok",
         "version": __version__,
         "uptime_s": round(time.time() - svc.started, 1),
         "disk_free_bytes": disk.free,

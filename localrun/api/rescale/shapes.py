@@ -60,7 +60,9 @@ def run_timeline(run: Run, events: list[Event]) -> dict[str, tuple[float, str | 
             if event.state == State.QUEUED and event.message.startswith("waiting in the queue"):
                 reason = event.message  # a scheduler's reason (Resources, Priority, ...)
             at, known = seen.setdefault(word, (event.at, reason))
-            if known is None and reason is not None:
+            if word == QUEUED:  # a scheduler's queue after the start: Queued is newest again
+                seen[word] = (event.at, reason or known)
+            elif known is None and reason is not None:
                 seen[word] = (at, reason)
     if run.stop_requested_at is not None:
         why = _STOPS.get(run.stop_reason or StopReason.USER, "Stop requested")
