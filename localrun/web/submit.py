@@ -8,9 +8,9 @@ import contextlib
 from typing import Any
 from urllib.parse import unquote
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
-from localrun.api.common import multipart_parts, part_chunks, part_text, service
+from localrun.api.common import multipart_parts, part_chunks, service
 from localrun.api.errors import status_of
 from localrun.errors import Forbidden, Invalid, ServiceError
 from localrun.runs import Run
@@ -145,6 +145,16 @@ def _form_context(request: web.Request, who: str, fields: dict[str, str]) -> dic
     }
 
 
+async def field_text(part: BodyPartReader) -> str:
+    """A text field of the form, read up to MAX_FIELD bytes (part.text() would hold any)."""
+    data = bytearray()
+    async for chunk in part_chunks(part, MAX_FIELD):
+        data += chunk
+        if len(data) > MAX_FIELD:
+            raise Invalid(f"the form's {part.name} is longer than {MAX_FIELD} bytes")
+    return data.decode("utf-8", "replace").strip()
+
+
 def case_file_name(filename: str) -> str | None:
     """The input name of a file of the case: a plain file's own name, or a file directly in
     the chosen folder (`case/namelist.input`); None for what is skipped: files in subfolders
@@ -194,7 +204,7 @@ async def submit(request: web.Request) -> web.StreamResponse:
         async for part in multipart_parts(request):
             if part.filename is None:
                 if part.name in FIELDS and part.name not in fields:
-                    fields[str(part.name)] = (await part_text(part))[:MAX_FIELD]
+                    fields[str(part.name)] = await field_text(part)
                 else:
                     await part.release()
                 continue

@@ -94,6 +94,7 @@ async def test_every_refusal_answers_the_form_and_leaves_no_run(
         ),
         ({"case/namelist.input": NAMELIST.encode()}, "two", "cores must be a whole number"),
         ({}, "2", "choose a case folder or its files"),
+        ({"case/namelist.input": NAMELIST.encode()}, "2" * 5000, "longer than 4096 bytes"),
     ]
     for files, cores, said in cases:
         resp = await client.post("/ui/submit", data=case_form(csrf, files, cores, "kept-name"))

@@ -1,5 +1,6 @@
-"""GET /metrics in the Prometheus text format: runs, cores, requests, the supervisor's ticks
-and the store's size. Loopback clients only, or any client with the metrics_token."""
+"""GET /metrics in the Prometheus text format: runs, cores, launches, failures, adoptions,
+requests, the supervisor's ticks and the store's size. Loopback clients only, or any client
+with the metrics_token."""
 
 from __future__ import annotations
 
