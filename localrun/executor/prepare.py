@@ -128,17 +128,10 @@ def launch_request(settings: Settings, run: Run) -> LaunchRequest:
         "LOCALRUN_CORES": str(run.cores),
         "PATH": os.pathsep.join(search),
     }
-    shell = run.kind == "shell"
     if preprocess:
-        return LaunchRequest(
-            run_id=run.id,
-            work_dir=str(paths.work),
-            log_dir=str(paths.logs),
-            cores=run.cores,
-            walltime_s=run.walltime_s,
-            env=env,
-            command=PREPROCESS.format(name=preprocess, cores=run.cores),
-        )
+        command: str | None = PREPROCESS.format(name=preprocess, cores=run.cores)
+    else:
+        command = (run.command or "true") if run.kind == "shell" else None
     return LaunchRequest(
         run_id=run.id,
         work_dir=str(paths.work),
@@ -146,6 +139,6 @@ def launch_request(settings: Settings, run: Run) -> LaunchRequest:
         cores=run.cores,
         walltime_s=run.walltime_s,
         env=env,
-        executable=None if shell else model_executable(settings, run),
-        command=(run.command or "true") if shell else None,
+        executable=None if command is not None else model_executable(settings, run),
+        command=command,
     )

@@ -7,11 +7,8 @@ one is run, `mpirun -np 1 ideal.exe`, in the run directory.
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import sys
 import time
-import traceback
 from pathlib import Path
 
 import netCDF4
@@ -20,9 +17,7 @@ import numpy as np
 from localrun.wrf.namelist import Domain, wrf_time
 from localrun.wrf.sim import log as fmt
 from localrun.wrf.sim.exit import die_root
-from localrun.wrf.sim.log import Rsl
-from localrun.wrf.sim.main import INPUT_US, Startup, _quilt
-from localrun.wrf.sim.mpi import COMM
+from localrun.wrf.sim.main import INPUT_US, Startup, _quilt, run_program
 from localrun.wrf.sim.output import DIMENSIONS
 
 SUCCESS = "wrf: SUCCESS COMPLETE IDEAL INIT"
@@ -30,17 +25,7 @@ TITLE = " OUTPUT FROM IDEAL V4.7.1 PREPROCESSOR"
 
 
 def main() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-    rank, size = COMM.Get_rank(), COMM.Get_size()
-    sys.stderr.write(fmt.starting_task(rank, size) + "\n")
-    log = Rsl(rank)
-    try:
-        Ideal(log, rank, size).run()
-    except Exception as exc:
-        log.err(*traceback.format_exc().splitlines())
-        log.out(*fmt.fatal(1, [f" localrun simulator: internal error: {exc!r}"]))
-        COMM.Abort(1)
-    sys.exit(0)
+    run_program(Ideal)
 
 
 class Ideal(Startup):

@@ -47,13 +47,19 @@ INPUT_US = 0.5  # reading an input or restart file, per grid point (restart: RES
 
 
 def main() -> None:
+    run_program(Startup)
+
+
+def run_program(program: type[Startup]) -> None:
+    """One rank of a WRF program (wrf.exe, ideal.exe): its rsl files, and an abort of every
+    rank on an error of the simulator's own."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     rank, size = COMM.Get_rank(), COMM.Get_size()
     sys.stderr.write(fmt.starting_task(rank, size) + "\n")
     sys.stderr.flush()
     log = Rsl(rank)
     try:
-        Startup(log, rank, size).run()
+        program(log, rank, size).run()
     except Exception as exc:
         log.err(*traceback.format_exc().splitlines())
         log.out(*fmt.fatal(1, [f" localrun simulator: internal error: {exc!r}"]))
