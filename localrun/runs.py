@@ -29,6 +29,8 @@ class StopReason(StrEnum):
     STALLED = "stalled"
 
 
+ADOPTED = "adopted after a daemon restart"  # the event of a run a new daemon watches again
+
 TERMINAL = frozenset({State.SUCCEEDED, State.FAILED, State.CANCELLED, State.TIMED_OUT, State.LOST})
 LIVE = frozenset({State.STARTING, State.RUNNING})
 

@@ -162,11 +162,11 @@ class Supervisor:
                     run.id,
                     [State.STARTING],
                     State.RUNNING,
-                    "adopted after a daemon restart",
+                    runs.ADOPTED,
                     executor_ref=ref,
                 )
             else:
-                await self.store.add_event(run.id, run.state, "adopted after a daemon restart")
+                await self.store.add_event(run.id, run.state, runs.ADOPTED)
             log.info("run %s adopted (%s)", run.id, self.executor.describe(ref))
             state = State.RUNNING if run.state == State.STARTING else run.state
             await self._watch_run(run, ref, state)

@@ -15,11 +15,10 @@ from localrun.api.common import Handler, header_token, service
 from localrun.api.keys import SERVICE
 from localrun.api.metrics.collect import Snapshot, StoreCollector
 from localrun.api.metrics.requests import RequestMetrics
-from localrun.runs import State
+from localrun.runs import ADOPTED, State
 from localrun.service import Service
 from localrun.store import Store
 
-ADOPTED = "adopted after a daemon restart"  # the supervisor's event for an adopted run
 
 
 class Adoptions:
