@@ -20,7 +20,6 @@ from localrun.service import Service
 from localrun.store import Store
 
 
-
 class Adoptions:
     """The runs adopted at this daemon's start, counted once from their events: adoption
     happens only at start, before the first request."""
