@@ -148,6 +148,9 @@ class Settings:
     metrics_token: str = setting(
         "", "Bearer token GET /metrics asks for; empty = /metrics answers loopback clients only."
     )
+    admin_token: str = setting(
+        "", "Bearer token of the loopback-only test admin API (empty = that API is off)."
+    )
     log_level: str = setting("info", "debug, info, warning or error.")
 
     @cached_property
