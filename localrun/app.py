@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from localrun import files
-from localrun.api import cloudrun, metrics, native, rescale, s3, sharedcloud, wherobots
+from localrun.api import admin, cloudrun, metrics, native, rescale, s3, sharedcloud, wherobots
 from localrun.api.common import BODY_LIMIT
 from localrun.api.keys import SERVICE, SETTINGS
 from localrun.api.native import errors as native_errors
@@ -29,7 +29,7 @@ from localrun.web import mount as mount_page
 
 log = logging.getLogger("localrun")
 
-FAMILIES = (native, cloudrun, rescale, wherobots, s3, sharedcloud)
+FAMILIES = (native, cloudrun, rescale, wherobots, s3, sharedcloud, admin)
 
 
 async def _runtime(app: web.Application) -> AsyncIterator[None]:
