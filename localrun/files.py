@@ -82,7 +82,8 @@ def safe_relpath(relpath: str) -> PurePosixPath:
     path = PurePosixPath(relpath)
     if path.is_absolute() or any(part in {"..", ""} for part in path.parts):
         raise Invalid(f"path {relpath!r} is not allowed: it must stay inside the run directory")
-    if any(len(part.encode()) > 255 for part in path.parts) or len(relpath.encode()) > 4096:
+    sizes = [len(part.encode("utf-8", "surrogatepass")) for part in path.parts]
+    if max(sizes) > 255 or len(relpath.encode("utf-8", "surrogatepass")) > 4096:
         raise Invalid("path is too long: a name has at most 255 bytes, a path 4096")
     return path
 

@@ -50,8 +50,8 @@ class Objects(Inputs):
         return key
 
     def object_path(self, owner: str, key: str) -> Path:
-        files.safe_relpath(key)
         check_length(key)
+        files.safe_relpath(key)
         return files.resolve_inside(self.objects_root(owner), key)
 
     async def put_object(self, owner: str, key: str, chunks: AsyncIterator[bytes]) -> int:
