@@ -149,12 +149,18 @@ async def fill(db: Path, data_dir: Path, count: int, progress: dict[str, Any]) -
 
 
 async def load(
-    base: str, paths: list[str], token: str, concurrency: int, duration: float, warmup: float
+    base: str,
+    paths: list[str],
+    token: str,
+    concurrency: int,
+    duration: float,
+    warmup: float,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Requests from `concurrency` connections: warm-up, then duration seconds measured."""
     latencies: list[float] = []
     errors, sizes = 0, 0
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = headers or {"Authorization": f"Bearer {token}"}
     connector = aiohttp.TCPConnector(limit=concurrency)
     start = time.perf_counter()
     measure_from, stop_at = start + warmup, start + warmup + duration
@@ -223,6 +229,7 @@ def child_main(argv: list[str]) -> None:
             spec["concurrency"],
             spec["duration"],
             spec["warmup"],
+            spec.get("headers"),
         )
     )
     print(json.dumps(result))
