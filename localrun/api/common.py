@@ -8,6 +8,7 @@ import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
+import orjson
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
@@ -30,6 +31,26 @@ def service(request: web.Request) -> Service:
 def root(request: web.Request) -> str:
     """The path the request's family is mounted at (/api/v2, /v1, ...)."""
     return request.app[ROOT]
+
+
+# responses
+
+
+def dumps(value: Any) -> bytes:
+    """JSON that reads back as json.dumps(value) does, several times faster (orjson): status
+    polls and listings spent most of their time in json. Past orjson's range (an integer
+    beyond 64 bits) the standard library takes over."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+    except orjson.JSONEncodeError:
+        return json.dumps(value).encode()
+
+
+def json_response(value: Any, status: int = 200) -> web.Response:
+    """web.json_response with the faster encoder."""
+    return web.Response(
+        body=dumps(value), status=status, content_type="application/json", charset="utf-8"
+    )
 
 
 # tokens

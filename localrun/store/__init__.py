@@ -20,6 +20,7 @@ from localrun.store.reserve import DiskReserve
 
 Statement = tuple[str, Sequence[Any]]
 T = TypeVar("T")
+PAGE_ON_READER = 1001  # the largest page of runs read on the loop's thread (an API's page + 1)
 
 
 class StoreError(RuntimeError):
@@ -33,10 +34,16 @@ def _disk_full(exc: sqlite3.OperationalError) -> bool:
 
 
 class Store:
-    def __init__(self, db: aiosqlite.Connection, reserve: DiskReserve | None = None) -> None:
+    def __init__(
+        self,
+        db: aiosqlite.Connection,
+        reserve: DiskReserve | None = None,
+        reader: sqlite3.Connection | None = None,
+    ) -> None:
         self._db = db
         self._write = asyncio.Lock()
         self.reserve = reserve
+        self._reader = reader
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -51,13 +58,25 @@ class Store:
         try:
             await store._migrate()
             await store.keep_reserve()
+            store._reader = _open_reader(path)
         except BaseException:
             await db.close()
             raise
         return store
 
     async def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         await self._db.close()
+
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        """A short read (a lookup by key, one page) on the reader connection, in the caller's
+        thread: cheaper than the hop to the writer's thread and back. In WAL mode it sees
+        every committed write, by this process or another, and waits for none."""
+        if self._reader is None:
+            raise StoreError("the store is closed")
+        return self._reader.execute(sql, params).fetchall()
 
     async def _migrate(self) -> None:
         await self._db.execute(
@@ -170,7 +189,7 @@ class Store:
         return row
 
     async def _one(self, sql: str, params: Sequence[Any] = ()) -> sqlite3.Row | None:
-        rows = list(await self._db.execute_fetchall(sql, params))
+        rows = self._read(sql, params)
         return rows[0] if rows else None
 
     # tokens
@@ -375,7 +394,10 @@ class Store:
         order = "DESC" if newest_first else "ASC"
         columns = "*" if launch else _COLUMNS_BUT_LAUNCH
         sql = f"SELECT {columns} FROM runs WHERE {' AND '.join(where)} ORDER BY seq {order} LIMIT ?"
-        rows = await self._db.execute_fetchall(sql, [*params, limit])
+        if limit <= PAGE_ON_READER:
+            rows = self._read(sql, [*params, limit])
+        else:
+            rows = list(await self._db.execute_fetchall(sql, [*params, limit]))
         return [Run.from_row(dict(r)) for r in rows]
 
     async def owner_bytes(self, owner: str) -> int:
@@ -401,8 +423,8 @@ class Store:
         if family is not None:
             sql += " AND family = ?"
             params.append(family)
-        row = await self._one(sql, params)
-        return int(row[0]) if row else 0
+        rows = list(await self._db.execute_fetchall(sql, params))  # a scan: off the loop
+        return int(rows[0][0]) if rows else 0
 
     async def transition(
         self,
@@ -460,7 +482,7 @@ class Store:
         await self._run_write([_event(run_id, state, message, time.time())])
 
     async def events(self, run_id: str) -> list[Event]:
-        rows = await self._db.execute_fetchall(
+        rows = self._read(
             "SELECT id, run_id, at, state, message FROM events WHERE run_id = ? ORDER BY id",
             (run_id,),
         )
@@ -649,6 +671,14 @@ class Store:
             "SELECT * FROM s3_credentials WHERE access_key_id = ?", (access_key_id,)
         )
         return None if row is None else dict(row)
+
+
+def _open_reader(path: Path) -> sqlite3.Connection:
+    reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    reader.row_factory = sqlite3.Row
+    reader.execute("PRAGMA busy_timeout=1000")
+    reader.execute("PRAGMA query_only=ON")
+    return reader
 
 
 def _event(run_id: str, state: str, message: str, at: float) -> Statement:

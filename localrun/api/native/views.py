@@ -17,6 +17,7 @@ from localrun.api.common import (
     header_token,
     integer,
     json_object,
+    json_response,
     multipart_parts,
     part_chunks,
     service,
@@ -54,7 +55,7 @@ async def _run_response(request: web.Request, run: Run, status: int = 200) -> we
     if place is not None:
         body["queue_position"] = place["position"]
         body["queue_reason"] = body["queue_reason"] or place["reason"]
-    return web.json_response(body, status=status)
+    return json_response(body, status=status)
 
 
 @routes.post("/runs")
@@ -106,7 +107,7 @@ async def list_runs(request: web.Request) -> web.Response:
     found = await svc.list_runs(who, limit=limit + 1, **filters)
     page = found[:limit]
     cursor = encode_cursor(page[-1].seq) if len(found) > limit else None
-    return web.json_response({"runs": [run_json(svc, r) for r in page], "next_cursor": cursor})
+    return json_response({"runs": [run_json(svc, r) for r in page], "next_cursor": cursor})
 
 
 @routes.get("/runs/{id}")
@@ -146,7 +147,7 @@ async def upload_inputs(request: web.Request) -> web.Response:
         "files": [{"name": f.name, "size": f.size, "md5": f.md5} for f in stored],
         "run": run_json(svc, run),
     }
-    return web.json_response(body, status=201)
+    return json_response(body, status=201)
 
 
 @routes.post("/runs/{id}/start")
@@ -186,7 +187,7 @@ async def resume_run(request: web.Request) -> web.Response:
 @routes.get("/runs/{id}/events")
 async def run_events(request: web.Request) -> web.Response:
     events = await service(request).events(await owner(request), request.match_info["id"])
-    return web.json_response({"events": [event_json(e) for e in events]})
+    return json_response({"events": [event_json(e) for e in events]})
 
 
 @routes.get("/runs/{id}/logs")
@@ -200,7 +201,7 @@ async def run_logs(request: web.Request) -> web.Response:
         limit=min(integer(query.get("limit", 1 << 20), "limit", 1), 16 << 20),
         wait_s=min(float(integer(query.get("follow", 0), "follow", 0)), 60.0),
     )
-    return web.json_response(
+    return json_response(
         {
             "name": chunk.name,
             "offset": chunk.offset,
@@ -220,7 +221,7 @@ async def run_files(request: web.Request) -> web.Response:
         {"path": e.path, "size": e.size, "modified_at": iso_z(e.mtime)}
         for e in svc.output_entries(run)
     ]
-    return web.json_response({"files": listing})
+    return json_response({"files": listing})
 
 
 @routes.get("/runs/{id}/files/{path:.+}")
@@ -239,7 +240,7 @@ async def estimate(request: web.Request) -> web.Response:
         case = read_case(text)
     except NamelistError as exc:
         raise Invalid(exc.message, code="namelist") from None
-    return web.json_response({"options": await service(request).estimate(case)})
+    return json_response({"options": await service(request).estimate(case)})
 
 
 @routes.get("/health")
@@ -251,7 +252,7 @@ async def health(request: web.Request) -> web.Response:
     body["mpi"] = await asyncio.to_thread(svc.mpi_info)
     linked = await asyncio.to_thread(svc.linked_mpi)
     body["models"] = [{**m, "mpi": linked.get(m["executable"])} for m in svc.models()]
-    return web.json_response(body)
+    return json_response(body)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -265,7 +266,7 @@ async def healthz(request: web.Request) -> web.Response:
         {"model": m["model"], "version": m["version"], "mpi": _no_path(linked[m["executable"]])}
         for m in svc.models()
     ]
-    return web.json_response(body)
+    return json_response(body)
 
 
 def _no_path(found: dict[str, Any]) -> dict[str, Any]:
@@ -298,4 +299,4 @@ async def _health(svc: Service) -> dict[str, Any]:
 
 @routes.get("/openapi.json")
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(document())
+    return json_response(document())
