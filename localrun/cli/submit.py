@@ -88,8 +88,14 @@ def precheck(args: argparse.Namespace, client: Client) -> None:
         more = f" and {len(problems) - 1} more problem(s)" if len(problems) > 1 else ""
         raise CommandError(f"{namelist}: {first.message}{hint}{more}", 2)
     if args.cores is not None and not args.oversubscribe:
-        total = int(client.health()["cores"]["total"])
-        if args.cores > total:
+        health = client.health()
+        total = int(health["cores"]["total"])
+        scheduler = (health.get("executor") or {}).get("name", "local") != "local"
+        if scheduler and total and args.cores > total:
+            raise CommandError(
+                f"--cores {args.cores} but the cluster has {total} cores: ask for fewer", 2
+            )
+        if not scheduler and args.cores > total:
             raise CommandError(
                 f"--cores {args.cores} but the daemon hands out {total}: ask for fewer, "
                 "or add --oversubscribe (runs much slower)",

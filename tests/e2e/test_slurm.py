@@ -224,6 +224,9 @@ def test_kill_9_with_one_job_running_and_one_pending_then_both_succeed(
 
 def test_jobs_slurm_refuses_fail_at_start_with_its_message(daemon: Daemon, tmp_path: Path) -> None:
     case = example(daemon, tmp_path / "case")
+    refused = daemon.localrun("submit", str(case), "--cores", "4")
+    assert refused.returncode == 2 and "the cluster has 2 cores" in refused.stderr, refused.stderr
+    assert "oversubscribe" not in refused.stderr  # Slurm refuses that anyway
     run = submit(daemon, case, "--cores", "4", "--oversubscribe")  # past the CLI's own check
     failed = until(daemon, run["id"], TERMINAL, timeout=60)
     assert failed["state"] == "failed"
