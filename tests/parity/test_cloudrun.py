@@ -50,13 +50,16 @@ async def answers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ans
             await eventually(reached, timeout=60)
             return await get(run_id, what)
 
-        async def ready(minutes: int) -> Any:
+        async def ready(minutes: int, extra: str = "") -> Any:
             made = await client.post(
                 "/v1/runs", data={"model": "wrf", "version": "4.5"}, headers=auth
             )
             run = await found.record("create", "POST /v1/runs", made)
             await get(run["id"], "a created run")
-            for name, content in (("namelist.input", namelist(minutes)), ("wrfinput_d01", None)):
+            for name, content in (
+                ("namelist.input", namelist(minutes, extra)),
+                ("wrfinput_d01", None),
+            ):
                 sent = await client.post(
                     f"/v1/runs/{run['id']}/input",
                     data=file_form(name, content),
@@ -94,6 +97,18 @@ async def answers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ans
         await found.record("stop", "POST /stop", await client.post(base2 + "/stop", headers=auth))
         await until(second["id"], ("stopped",), "a stopped run")
         await found.record("delete", "DELETE a done run", await client.delete(base, headers=auth))
+        await found.record(
+            "delete", "DELETE a stopped run", await client.delete(base2, headers=auth)
+        )
+
+        broken = await ready(10, "&localrun_simulator\n fail_at_percent = 40\n/\n")
+        base3 = f"/v1/runs/{broken['id']}"
+        await found.record(
+            "start",
+            "POST /start cores=1",
+            await client.post(base3 + "/start", data={"cores": "1"}, headers=auth),
+        )
+        await until(broken["id"], FINAL, "a run WRF failed in")
 
         for what, headers in (
             ("no token", {}),
@@ -114,3 +129,21 @@ async def answers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ans
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 async def test_cloudrun_answer_has_the_documented_shape(answers: Answers, endpoint: str) -> None:
     answers.check("cloudrun", endpoint)
+
+
+async def test_the_flow_saw_every_state(answers: Answers) -> None:
+    """The Run fixture was checked against a run in each state a client can meet."""
+    seen = {body["status"] for _, _, body in answers.seen["get"]}
+    assert seen == {"created", "ready", "active", "done", "stopped", "error"} or seen == {
+        "created",
+        "ready",
+        "starting",
+        "active",
+        "done",
+        "stopped",
+        "error",
+    }, seen
+    [failed] = [body for _, _, body in answers.seen["get"] if body["status"] == "error"]
+    assert failed["error"]["message"]
+    [_, deleted] = [body for _, _, body in answers.seen["delete"]]
+    assert deleted["output_files"] == []

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 import pytest_asyncio
 
-from tests.api.test_rescale import LINK_ICS, ics_zip, job_body, namelist, upload
+from tests.api.test_rescale import LINK_ICS, ics_zip, job_body, namelist
 from tests.parity.harness import MODULE, Answers, started
 from tests.polling import eventually
 
@@ -64,12 +65,13 @@ async def answers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ans
 
         for path in (f"{v2}/analyses/", f"{v2}/coretypes/"):
             await get(path.split("/")[-2], path)
-        ids = [
-            await upload(client, rs, "namelist.input", namelist(10)),
-            await upload(client, rs, "ics.zip", ics_zip()),
-        ]
-        for file_id in ids:  # upload() took the answer apart; ask again for the record
-            await get("upload", f"{v2}/files/{file_id}/")
+        ids = []
+        for name, content in (("namelist.input", namelist(10)), ("ics.zip", ics_zip())):
+            form = aiohttp.FormData()
+            form.add_field("file", content, filename=name, content_type="{'type_id': 1}")
+            sent = await client.post(f"{v2}/files/contents/", data=form, headers=rs)
+            ids.append((await found.record("upload", f"POST files/contents/ {name}", sent))["id"])
+            await get("upload", f"{v2}/files/{ids[-1]}/")
         body = job_body(ids, f"{LINK_ICS} && mpirun -np 2 wrf.exe")
         job = await found.record(
             "create_job", "POST jobs/", await client.post(f"{v2}/jobs/", json=body, headers=rs)

@@ -27,6 +27,7 @@ ENDPOINTS = [
     "upload_url",
     "directories",
     "error_401",
+    "error_403",
     "error_404",
     "error_422",
 ]
@@ -105,6 +106,8 @@ async def answers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ans
 
         await record("error_401", "GET", "/runs", headers={})
         await record("error_401", "GET", f"/runs/{done['id']}", headers={"X-API-Key": "nope"})
+        theirs = {"path": "s3://localrun/bob/scripts/x.py", "access_mode": "read"}
+        await record("error_403", "POST", "/storage/credentials", json=theirs)
         await record("error_404", "GET", "/runs/nope")
         await record("error_404", "GET", f"/runs/{done['id']}", headers=other)
         await record("error_404", "POST", f"/runs/{done['id']}/cancel", headers=other)
