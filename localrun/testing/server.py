@@ -168,9 +168,10 @@ class LocalrunServer:
             with urllib.request.urlopen(request, timeout=60, context=self._context()) as answer:
                 return json.loads(answer.read() or b"null")
         except urllib.error.HTTPError as exc:
-            raise LocalrunError(
-                f"{method} {ADMIN}{path}: {exc.code} {exc.read().decode()}"
-            ) from None
+            text = exc.read().decode(errors="replace")
+            with contextlib.suppress(ValueError, KeyError, TypeError):
+                text = json.loads(text)["error"]["message"]
+            raise LocalrunError(f"{method} {ADMIN}{path}: {exc.code} {text}") from None
 
     def token(self, name: str = "tester") -> str:
         """A token of the owner `name`, made the first time it is asked for."""

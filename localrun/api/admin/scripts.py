@@ -5,7 +5,7 @@ its logs and localrun's diagnosis are those of a real failure.
 * cfl at X %: the run's namelist.input in work/ gets a fixed time_step large enough for WRF's
   CFL blow-up (time_step/(6 dx[km]) >= 2; the simulator aborts at d01's 5th step below 2.75,
   segfaults at the 1st from 2.75), chosen so that the blow-up comes at X % of the run;
-* namelist: an unknown variable in &domains (WRF's "ERROR while reading namelist domains");
+* namelist: an unknown variable in &domains (WRF's "ERROR reading namelist domains");
 * fail at X %: the simulator's fail_at_percent (a FATAL CALLED FROM FILE);
 * hang at X %: the simulator's hang_at_percent (no more output; the stall watchdog ends it).
 
