@@ -87,6 +87,11 @@ class Settings:
         "model is configured, else refused), refuse, simulator or newest.",
     )
     walltime_s: int = setting(24 * 3600, "Default wall-clock limit of a run, in seconds.")
+    run_disk_bytes: int = setting(
+        0,
+        "Bytes a run's folder may hold (its inputs, outputs and logs); past it the run is "
+        "stopped and fails with disk_limit (0 = no limit).",
+    )
     cfl_retries: int = setting(
         0,
         "Times a WRF run that fails with CFL is retried with a smaller time_step, as a linked "
@@ -289,6 +294,8 @@ def _validate(settings: Settings) -> None:
     ):
         if getattr(settings, name) <= 0:
             raise SettingsError(f"{name}: must be positive")
+    if settings.run_disk_bytes < 0:
+        raise SettingsError("run_disk_bytes: must be 0 (no limit) or more")
     if not 0 <= settings.cfl_retries <= MAX_CFL_RETRIES:
         raise SettingsError(f"cfl_retries: must be between 0 and {MAX_CFL_RETRIES}")
     if not 0 < settings.cfl_retry_factor < 1:

@@ -312,6 +312,16 @@ def remove_unrecorded_runs(data_dir: Path, recorded: set[str]) -> list[Path]:
     return removed
 
 
+def tree_bytes(root: Path) -> int:
+    """The bytes the files below root take on disk (a sparse file counts what it holds)."""
+    total = 0
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, name)).st_blocks * 512
+    return total
+
+
 def remove_tree(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
 

@@ -27,6 +27,7 @@ class StopReason(StrEnum):
     USER = "user"
     TIMED_OUT = "timed_out"
     STALLED = "stalled"
+    DISK = "disk"  # its folder grew past run_disk_bytes
 
 
 ADOPTED = "adopted after a daemon restart"  # the event of a run a new daemon watches again

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from localrun import run_record, runs
+from localrun import files, run_record, runs
 from localrun.config import Settings
 from localrun.errors import NoSpace
 from localrun.executor import Executor, Exited, LaunchRequest, Queued
@@ -29,6 +29,7 @@ from localrun.wrf.time_left import Conditions
 log = logging.getLogger("localrun.supervisor")
 
 STALL_CPU_PERCENT = 5.0
+DISK_CHECK_S = 5.0
 LAUNCHER_TAIL_BYTES = 65536  # of mpirun's stdout, where its rank-failure banner is
 
 
@@ -44,6 +45,7 @@ class Watch:
     extra: dict[str, Any] = field(default_factory=dict)
     cpu_shares: list[float] = field(default_factory=list)  # of its cores, per sample
     output_bytes: int = 0  # of a command's stdout and stderr, last seen
+    disk_checked: float = 0.0  # when the run's folder was last measured (monotonic)
     oversubscribed: bool = False  # more ranks than cores on the machine at some time
 
 
@@ -338,6 +340,19 @@ class Supervisor:
             quiet = round(now - watch.last_activity)
             idle = "" if sample.cpu_percent is None else " and no CPU use"
             self._begin_stop(watch, StopReason.STALLED, f"no progress for {quiet} s{idle}")
+        elif await self._over_disk_limit(watch, now):
+            limit = self.settings.run_disk_bytes
+            self._begin_stop(watch, StopReason.DISK, f"its folder holds more than {limit} bytes")
+
+    async def _over_disk_limit(self, watch: Watch, now: float) -> bool:
+        """Whether the run's folder holds more than run_disk_bytes; measured every few
+        seconds (a walk of the folder), not at every tick."""
+        limit = self.settings.run_disk_bytes
+        if not limit or now - watch.disk_checked < DISK_CHECK_S:
+            return False
+        watch.disk_checked = now
+        root = run_paths(self.settings.data_path, watch.run_id).root
+        return await asyncio.to_thread(files.tree_bytes, root) > limit
 
     async def _queued(self, watch: Watch, queued: Queued) -> None:
         """Waiting in a scheduler's queue: the run is queued, with the scheduler's reason; its

@@ -71,6 +71,21 @@ async def test_a_command_that_writes_is_not_stalled_one_that_is_silent_is(
     assert (silent.state, silent.error_code) == ("failed", "stalled")
 
 
+async def test_a_run_past_its_disk_limit_is_stopped(aiohttp_client: Any, tmp_path: Path) -> None:
+    service = await start_service(
+        aiohttp_client, tmp_path, run_disk_bytes=1 << 20, single_user=True
+    )
+    filler = "head -c 3000000 /dev/urandom > big; sleep 60"
+    run = await service.create_run("a", "localrun", kind="shell", command=filler)
+    await service.start("a", run.id)
+    run = await until_terminal(service, "a", run.id, limit_s=60)
+    assert (run.state, run.error_code) == ("failed", "disk_limit")
+    assert "run_disk_bytes" in (run.error_hint or "")
+    small = await service.create_run("a", "localrun", kind="shell", command="echo ok > small")
+    await service.start("a", small.id)
+    assert (await until_terminal(service, "a", small.id)).state == "succeeded"
+
+
 async def test_wall_clock_limit_times_out(aiohttp_client: Any, tmp_path: Path) -> None:
     service = await start_service(aiohttp_client, tmp_path, sim_speed=1.0)
     run = await service.create_run("a", "localrun", walltime_s=2)

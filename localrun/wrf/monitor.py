@@ -128,6 +128,14 @@ class Monitor:
             return Outcome(found.state, found.code, found.message, found.hint, found.warning)
         if stop_reason == StopReason.TIMED_OUT:
             return Outcome(State.TIMED_OUT, "timed_out", "the wall-clock limit was reached", None)
+        if stop_reason == StopReason.DISK:
+            return Outcome(
+                State.FAILED,
+                "disk_limit",
+                "the run's folder grew past the run_disk_bytes setting; the run was stopped",
+                "write less (history_interval, frames_per_outfile, fewer fields), or raise "
+                "run_disk_bytes",
+            )
         return Outcome(
             State.FAILED,
             "stalled",

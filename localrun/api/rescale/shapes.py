@@ -35,6 +35,7 @@ _STOPS = {
     StopReason.USER: "Stop requested",
     StopReason.TIMED_OUT: "The wall-clock limit was reached",
     StopReason.STALLED: "The run stalled: no progress and no CPU use",
+    StopReason.DISK: "The run wrote more than this host allows a run",
 }
 _ENDINGS = {
     State.FAILED: "failed",
