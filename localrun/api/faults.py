@@ -197,7 +197,10 @@ class Faults:
         return fault
 
     def clear(self, fault_id: int | None = None) -> int:
+        """One rule, or every rule and the record of what they injected."""
         before = len(self.rules)
+        if fault_id is None:
+            self.injected.clear()
         self.rules = [f for f in self.rules if fault_id is not None and f.id != fault_id]
         return before - len(self.rules)
 
