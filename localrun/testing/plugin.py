@@ -15,6 +15,7 @@ Fixtures:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -114,6 +115,10 @@ def localrun_wherobots(
 def localrun_sharedcloud(
     localrun_server: LocalrunServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> dict[str, str]:
+    # the CLI reads its URL and folders at import: imported first, so that teardown puts
+    # back the values it had
+    with contextlib.suppress(ImportError):
+        importlib.import_module("sharedcloud_cli.main")
     home = tmp_path / "sharedcloud-home"
     home.mkdir()
     url = localrun_server.sharedcloud_url()

@@ -36,6 +36,9 @@ class Controls:
 
     def attach(self, service: Service) -> None:
         self.service = service
+        # what a reset left to delete when the daemon stopped
+        trash = service.settings.data_path / TRASH
+        asyncio.get_running_loop().run_in_executor(None, files.remove_tree, trash)
         supervisor = service.supervisor
         prepare = supervisor.prepare
 
