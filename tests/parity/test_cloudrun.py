@@ -43,11 +43,18 @@ async def answers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ans
             )
 
         async def until(run_id: str, wanted: tuple[str, ...], what: str) -> Any:
+            last: list[Any] = []
+
             async def reached() -> Any:
                 run = await (await client.get(f"/v1/runs/{run_id}", headers=auth)).json()
+                last[:] = [run["status"], run["error"]]
+                assert run["status"] in wanted or run["status"] not in FINAL, (what, last)
                 return run if run["status"] in wanted else None
 
-            await eventually(reached, timeout=60)
+            try:
+                await eventually(reached, timeout=60)
+            except AssertionError as exc:
+                raise AssertionError(f"waiting for {what}: the run stayed {last}") from exc
             return await get(run_id, what)
 
         async def ready(minutes: int, extra: str = "") -> Any:

@@ -68,6 +68,8 @@ async def answers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ans
         async def until(run_id: str, wanted: tuple[str, ...]) -> Any:
             async def reached() -> bool:
                 run = await (await client.get(f"/runs/{run_id}", headers=key)).json()
+                ended = run["status"] in ("COMPLETED", "FAILED", "CANCELLED")
+                assert run["status"] in wanted or not ended, (wanted, run["status"], run["kubeApp"])
                 return run["status"] in wanted
 
             await eventually(reached, timeout=60)
