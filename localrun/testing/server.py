@@ -84,7 +84,7 @@ class LocalrunServer:
 
     def start(self, timeout: float = 60.0) -> LocalrunServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if self.tls:
+        if self.tls and self.ca_bundle is None:
             from localrun import tls
 
             made = tls.init(self.data_dir / "tls", ["127.0.0.1", "localhost"])
@@ -145,6 +145,14 @@ class LocalrunServer:
             self.proc.kill()
             self.proc.wait(timeout=15)
 
+    def restart(self) -> LocalrunServer:
+        """Stop the daemon (SIGTERM; runs keep going) and start it again on the same data
+        directory, on a new port; tokens stay valid."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=30)
+        return self.start()
+
     def __enter__(self) -> LocalrunServer:
         return self.start()
 
@@ -199,7 +207,8 @@ class LocalrunServer:
         run_id: str | None = None,
     ) -> Any:
         """How the next `runs` runs to start (or the run `run_id`) end: succeed, cfl,
-        namelist, fail or hang at `at_percent`; speed a factor of the simulator or "instant"."""
+        namelist, fail, hang, killed or lost at `at_percent`; speed a factor of the simulator
+        or "instant"."""
         body: dict[str, Any] = {"outcome": outcome, "at_percent": at_percent}
         if speed is not None:
             body["speed"] = speed

@@ -206,6 +206,36 @@ def test_a_hang_at_50_percent_stops_the_output(server: LocalrunServer, tmp_path:
     poll(run, lambda r: r.status == "stopped")
 
 
+def test_killed_at_30_percent(server: LocalrunServer, tmp_path: Path) -> None:
+    run = cloudrun_run(server, tmp_path, minutes=10)
+    server.script("killed", run_id=run.id, at_percent=30, speed="instant")
+    run.start(cores=2)
+    poll(run, lambda r: r.status in ("done", "error", "stopped"))
+    assert run.status == "error" and run.error is not None
+    assert "SIGKILL" in run.error["message"], run.error
+    assert 25 <= run.percent_complete < 40
+    assert f"run {run.id}: every process killed at 30% (scripted)" in server.log_path.read_text()
+
+
+def test_lost_across_a_restart(tmp_path: Path) -> None:
+    with LocalrunServer(tmp_path / "restart", sim_speed=20) as own:
+        run = cloudrun_run(own, tmp_path, minutes=10)
+        own.script("lost", run_id=run.id, at_percent=40, speed="instant")
+        run.start(cores=1)
+        poll(run, lambda r: r.status == "active" and r.percent_complete >= 35)
+        own.restart()
+        run.url = own.cloudrun_url()
+        poll(run, lambda r: r.status != "active", within=10)
+        assert run.status == "error" and run.error is not None
+        assert run.error["status"] == "lost", run.error
+        state = requests.get(
+            own.url + "/localrun/v1/runs/" + run.id,
+            headers={"Authorization": "Bearer " + own.token("alice")},
+            timeout=10,
+        ).json()
+        assert state["state"] == "lost"
+
+
 def test_speed_per_run(server: LocalrunServer, tmp_path: Path) -> None:
     slow, fast = (cloudrun_run(server, tmp_path / n, minutes=30) for n in ("slow", "fast"))
     server.script("succeed", run_id=slow.id, speed=0.5)

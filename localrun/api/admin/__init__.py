@@ -32,4 +32,8 @@ def mount(app: web.Application) -> None:
     async def attach(app: web.Application) -> None:
         controls.attach(app[SERVICE])
 
+    async def close(app: web.Application) -> None:
+        await controls.close()
+
     app.on_startup.append(attach)
+    app.on_cleanup.append(close)  # after cleanup_ctx: the supervisor has let go

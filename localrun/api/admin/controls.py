@@ -13,8 +13,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from localrun import files
-from localrun.api.admin.scripts import Script
+from localrun.api.admin.scripts import KILLED, Script
 from localrun.config import Settings
 from localrun.executor.base import LaunchRequest
 from localrun.runs import LIVE, Run, State
@@ -31,6 +33,9 @@ class Controls:
         self.per_run: dict[str, Script] = {}
         self.next_runs: list[list[Any]] = []  # [Script, runs left], first first
         self.held: set[str] = set()
+        self.to_kill: dict[str, Script] = {}  # scripted killed or lost, until done
+        self.lost_refs: dict[str, str] = {}  # run id -> executor ref, killed at shutdown
+        self._task: asyncio.Task[None] | None = None
 
     # start-up
 
@@ -48,6 +53,8 @@ class Controls:
             if script is None:
                 return request
             script.apply(Path(request.work_dir))
+            if script.outcome in KILLED:
+                self.to_kill[run.id] = script
             log.info("run %s launched as scripted: %s", run.id, script.to_json())
             return dataclasses.replace(request, env={**request.env, **script.env()})
 
@@ -60,6 +67,43 @@ class Controls:
             await _schedule_unheld(supervisor, self.held)
 
         supervisor._schedule = holding  # type: ignore[method-assign]
+        self._task = asyncio.create_task(self._killer(), name="localrun-admin-killer")
+
+    async def close(self) -> None:
+        """After the supervisor has closed: the runs scripted lost lose their processes."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for run_id, ref in self.lost_refs.items():
+            log.info("run %s: its processes killed as the daemon stops (scripted lost)", run_id)
+            await asyncio.to_thread(kill_tree, ref)
+
+    async def _killer(self) -> None:
+        while True:
+            await asyncio.sleep(self.svc.settings.poll_interval_s / 2)
+            for run_id, script in list(self.to_kill.items()):
+                try:
+                    await self._maybe_kill(run_id, script)
+                except Exception:
+                    log.exception("run %s: the scripted kill failed", run_id)
+
+    async def _maybe_kill(self, run_id: str, script: Script) -> None:
+        run = await self.svc.store.get_run(run_id)
+        if run is None or run.terminal:
+            self.to_kill.pop(run_id, None)
+            return
+        if run.state != State.RUNNING or run.executor_ref is None:
+            return
+        if script.outcome == "lost":  # killed when the daemon stops, wherever it is then
+            self.lost_refs[run_id] = run.executor_ref
+            self.to_kill.pop(run_id)
+            return
+        if run.percent < script.at_percent - 5.0:  # the hang is at at_percent
+            return
+        self.to_kill.pop(run_id)
+        log.info("run %s: every process killed at %.0f%% (scripted)", run_id, run.percent)
+        await asyncio.to_thread(kill_tree, run.executor_ref)
 
     @property
     def svc(self) -> Service:
@@ -143,8 +187,13 @@ class Controls:
                 (f"DELETE FROM functions {where}", params),
             ]
         )
+        for row in live:
+            with contextlib.suppress(Exception):
+                supervisor.executor.forget(row["executor_ref"])
         for run_id in ids:
             self.per_run.pop(run_id, None)
+            self.to_kill.pop(run_id, None)
+            self.lost_refs.pop(run_id, None)
             self.held.discard(run_id)
         data = svc.settings.data_path
         objects = svc.objects_root(owner) if owner is not None else data / "objects"
@@ -172,6 +221,21 @@ async def _schedule_unheld(supervisor: Supervisor, held: set[str]) -> None:
         if supervisor.executor.counts_cores and supervisor.cores_in_use + need > total:
             return
         await supervisor._launch(run)
+
+
+def kill_tree(ref: str) -> None:
+    """SIGKILL to the process of a local executor's reference and all its descendants."""
+    pid, _, created = ref.partition(":")
+    try:
+        root = psutil.Process(int(pid))
+        if abs(root.create_time() - float(created)) > 1.0:
+            return  # another process has that pid now
+        tree = [root, *root.children(recursive=True)]
+    except (psutil.Error, ValueError):
+        return
+    for proc in tree:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
 
 
 def _to_trash(data_dir: Path, paths: list[Path]) -> Path:

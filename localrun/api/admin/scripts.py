@@ -7,7 +7,11 @@ its logs and localrun's diagnosis are those of a real failure.
   segfaults at the 1st from 2.75), chosen so that the blow-up comes at X % of the run;
 * namelist: an unknown variable in &domains (WRF's "ERROR reading namelist domains");
 * fail at X %: the simulator's fail_at_percent (a FATAL CALLED FROM FILE);
-* hang at X %: the simulator's hang_at_percent (no more output; the stall watchdog ends it).
+* hang at X %: the simulator's hang_at_percent (no more output; the stall watchdog ends it);
+* killed at X %: a hang at X %, then every process of the run gets SIGKILL (as the kernel's
+  out-of-memory killer or a node failure does): no outcome in the logs, an exit by signal 9;
+* lost at X %: a hang at X % until the daemon stops; its processes are then killed after the
+  supervisor has let go, so that the next start finds them gone with no outcome: lost.
 
 The speed (a factor, or "instant") goes to the simulator as LOCALRUN_SIM_SPEED.
 """
@@ -22,7 +26,8 @@ import f90nml
 
 from localrun.wrf.namelist import read_case
 
-OUTCOMES = ("succeed", "cfl", "namelist", "fail", "hang")
+OUTCOMES = ("succeed", "cfl", "namelist", "fail", "hang", "killed", "lost")
+KILLED = ("killed", "lost")  # a hang the controls end by killing the run's processes
 INSTANT = 1e6  # the simulator's speed factor for "instant": a step costs nothing
 STABLE, SLOW_BLOWUP, SLOW_STEPS = 2.0, 2.75, 5  # localrun/wrf/sim/run.py's blow-up rule
 UNKNOWN_VARIABLE = "localrun_scripted_error"
@@ -61,7 +66,7 @@ class Script:
             env["LOCALRUN_SIM_SPEED"] = f"{self.speed:g}"
         if self.outcome == "fail":
             env["LOCALRUN_SIM_FAIL_AT"] = f"{self.at_percent:g}"
-        if self.outcome == "hang":
+        if self.outcome in ("hang", *KILLED):
             env["LOCALRUN_SIM_HANG_AT"] = f"{self.at_percent:g}"
         return env
 
