@@ -18,7 +18,7 @@ from localrun.app import init_app
 from localrun.service import Service
 from localrun.tls import init as tls_init
 from tests.conftest import make_settings
-from tests.parity.shape import compare
+from tests.parity.shape import FIXTURES, compare
 
 
 @dataclass
@@ -70,3 +70,8 @@ async def started(
 
 
 MODULE = pytest.mark.asyncio(loop_scope="module")
+
+
+def endpoints(family: str) -> list[str]:
+    """The family's endpoint fixtures (those named _x are shapes they share)."""
+    return sorted(p.stem for p in (FIXTURES / family).glob("*.json") if not p.stem.startswith("_"))

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from tests.api.test_cloudrun import file_form, namelist, option_for
-from tests.parity.harness import MODULE, Answers, started
+from tests.parity.harness import MODULE, Answers, endpoints, started
 from tests.polling import eventually
 
 pytestmark = MODULE
@@ -154,3 +154,7 @@ async def test_the_flow_saw_every_state(answers: Answers) -> None:
     assert failed["error"]["message"]
     [_, deleted] = [body for _, _, body in answers.seen["delete"]]
     assert deleted["output_files"] == []
+
+
+async def test_every_cloudrun_fixture_is_checked() -> None:
+    assert sorted(ENDPOINTS) == endpoints("cloudrun")

@@ -11,7 +11,7 @@ import pytest
 import pytest_asyncio
 
 from tests.api.test_rescale import LINK_ICS, ics_zip, job_body, namelist
-from tests.parity.harness import MODULE, Answers, started
+from tests.parity.harness import MODULE, Answers, endpoints, started
 from tests.polling import eventually
 
 pytestmark = MODULE
@@ -118,3 +118,7 @@ async def answers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ans
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 async def test_rescale_answer_has_the_documented_shape(answers: Answers, endpoint: str) -> None:
     answers.check("rescale", endpoint)
+
+
+async def test_every_rescale_fixture_is_checked() -> None:
+    assert sorted(ENDPOINTS) == endpoints("rescale")

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from localrun.api.sharedcloud.shapes import PYTHON_IMAGE
-from tests.parity.harness import MODULE, Answers, started
+from tests.parity.harness import MODULE, Answers, endpoints, started
 from tests.parity.shape import compare
 from tests.polling import eventually
 
@@ -21,6 +21,10 @@ ENDPOINTS = [
     "function_create",
     "functions",
     "function",
+    "function_update",
+    "function_delete",
+    "gpus",
+    "offers",
     "images",
     "users",
     "run_create",
@@ -67,7 +71,13 @@ async def answers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ans
         function = await call("function_create", "POST", "/functions/", data=form)
         await call("functions", "GET", "/functions/")
         await call("function", "GET", f"/functions/{function['uuid']}/")
+        renamed = {"name": "parity-renamed"}
+        await call("function_update", "PATCH", f"/functions/{function['uuid']}/", data=renamed)
+        spare = await call("function_create", "POST", "/functions/", data={**form, "name": "spare"})
+        await call("function_delete", "DELETE", f"/functions/{spare['uuid']}/")
         await call("images", "GET", "/images/")
+        await call("gpus", "GET", "/gpus/")
+        await call("offers", "GET", "/offers/")
         await call("users", "GET", "/users/")
         sweep = {"function": function["uuid"], "parameters": "((1,),(3,))", "bid_price": "2.0"}
         run = await call("run_create", "POST", "/runs/", data=sweep)
@@ -121,3 +131,7 @@ async def test_a_changed_field_of_a_real_answer_is_named(answers: Answers) -> No
         "run.bid_price: type number -> str",
         "run.function: type str -> null",
     ]
+
+
+async def test_every_sharedcloud_fixture_is_checked() -> None:
+    assert sorted(ENDPOINTS) == endpoints("sharedcloud")

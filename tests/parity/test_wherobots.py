@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from tests.parity.harness import MODULE, Answers, started
+from tests.parity.harness import MODULE, Answers, endpoints, started
 from tests.polling import eventually
 
 pytestmark = MODULE
@@ -56,8 +56,11 @@ async def answers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ans
             resp = await client.request(method, path, **kwargs)
             return await found.record(endpoint, f"{method} {path}", resp)
 
-        async def create(name: str, script: str, runtime: str = "tiny", limit: int = 600) -> Any:
+        async def create(
+            name: str, script: str, runtime: str = "tiny", limit: int = 600, **more: Any
+        ) -> Any:
             body = {
+                **more,
                 "name": name,
                 "runtime": runtime,
                 "timeoutSeconds": limit,
@@ -75,7 +78,8 @@ async def answers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ans
             await eventually(reached, timeout=60)
             return await record("get", "GET", f"/runs/{run_id}")
 
-        done = await create("localrun-parity-hello", "hello.py")
+        spark = {"sparkConfigs": {"spark.executor.memory": "1g"}, "dependencies": []}
+        done = await create("localrun-parity-hello", "hello.py", environment=spark)
         await record("get", "GET", f"/runs/{done['id']}")
         await until(done["id"], ("COMPLETED",))
         await record("logs", "GET", f"/runs/{done['id']}/logs?cursor=0&size=2")
@@ -123,3 +127,7 @@ async def answers(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Ans
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 async def test_wherobots_answer_has_the_documented_shape(answers: Answers, endpoint: str) -> None:
     answers.check("wherobots", endpoint)
+
+
+async def test_every_wherobots_fixture_is_checked() -> None:
+    assert sorted(ENDPOINTS) == endpoints("wherobots")
