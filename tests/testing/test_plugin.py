@@ -4,12 +4,16 @@ client's configuration and put it back."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
 from tests.testing.runner import run_pytest
 
 REPO = Path(__file__).resolve().parents[2]
+SETUP = "import setuptools; setuptools.setup()"
 
 SESSION = """
 import os
@@ -142,3 +146,37 @@ def test_tls_on_request_for_the_wherobots_clients(tmp_path: Path) -> None:
 def test_the_entry_point_names_the_plugin() -> None:
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     assert project["entry-points"]["pytest11"] == {"localrun": "localrun.testing.plugin"}
+
+
+def test_the_installed_entry_point_loads_the_plugin_without_p(tmp_path: Path) -> None:
+    """The package's metadata as setuptools writes it at install; pytest finds the plugin
+    through it, with no -p."""
+    meta = tmp_path / "meta"
+    meta.mkdir()
+    made = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", SETUP, "-q", "egg_info", "-e", str(meta)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    [info] = meta.glob("*.egg-info")
+    assert (
+        "[pytest11]\nlocalrun = localrun.testing.plugin" in (info / "entry_points.txt").read_text()
+    )
+    (tmp_path / "test_found.py").write_text(
+        "def test_found(localrun_server):\n    assert localrun_server.url\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(meta), "PYTEST_ADDOPTS": ""}
+    found = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_found.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert found.returncode == 0 and "1 passed" in found.stdout, found.stdout + found.stderr
