@@ -185,3 +185,28 @@ def test_the_wherobots_sdk_retries_a_503(tmp_path: Path, monkeypatch: pytest.Mon
             timeout=10,
         )
         assert body.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "prefix", "family"),
+    [
+        ("/v1/runs/abc", "", "cloudrun"),
+        ("/api/v2/jobs/", "", "rescale"),
+        ("/api/jobs/x/", "", "rescale"),
+        ("/api/v1/runs/", "", "sharedcloud"),
+        ("/localrun/v1/runs", "", "native"),
+        ("/healthz", "", "native"),
+        ("/s3/localrun/alice/x", "", "s3"),
+        ("/runs", "", "wherobots"),
+        ("/storage/abc", "", "wherobots"),
+        ("/wb/runs/1", "/wb", "wherobots"),
+        ("/runs", "/wb", None),
+        ("/ui/runs", "", None),
+        ("/metrics", "", None),
+    ],
+)
+def test_the_family_of_a_path(path: str, prefix: str, family: str | None) -> None:
+    from localrun.api.faults import family_of
+    from localrun.config import Settings
+
+    assert family_of(path, Settings(wherobots_prefix=prefix)) == family

@@ -111,6 +111,38 @@ def test_wherobots_put_back():
 """
 
 
+SHAREDCLOUD = """
+import subprocess
+import sys
+
+from click.testing import CliRunner
+
+
+def test_the_cli_sees_a_503_with_sharedcloud_s_body(localrun_server, localrun_sharedcloud):
+    from sharedcloud_cli.main import cli
+
+    subprocess.run(
+        [sys.executable, "-m", "localrun", "user", "create", "alice", "--password-stdin"],
+        input="a long password\\n", env=localrun_server.env, text=True, check=True,
+    )
+    runner = CliRunner()
+    login = runner.invoke(cli, ["login", "--username", "alice"], input="a long password\\n")
+    assert "Login Succeeded" in login.output
+    localrun_server.fault("sharedcloud", status=503, path="^/api/v1/runs/$", count=1)
+    faulted = runner.invoke(cli, ["run", "list"])
+    assert (faulted.exit_code, faulted.output) == (1, '{"detail": "Service Unavailable"}\\n')
+    again = runner.invoke(cli, ["run", "list"])
+    assert again.exit_code == 0 and again.output.startswith("UUID")
+"""
+
+
+def test_the_sharedcloud_cli_through_its_helper(tmp_path: Path) -> None:
+    (tmp_path / "test_sharedcloud.py").write_text(SHAREDCLOUD)
+    outcome = run_pytest(tmp_path, "test_sharedcloud.py", unset=("SHAREDCLOUD_CLI_URL",))
+    assert outcome.returncode == 0, outcome.output
+    assert "1 passed" in outcome.output
+
+
 def test_one_session_daemon_shared_and_reset(tmp_path: Path) -> None:
     (tmp_path / "test_session.py").write_text(SESSION)
     outcome = run_pytest(tmp_path, "test_session.py")
