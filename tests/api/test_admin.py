@@ -236,6 +236,19 @@ def test_lost_across_a_restart(tmp_path: Path) -> None:
         assert state["state"] == "lost"
 
 
+def test_a_run_s_script_is_kept_across_a_restart_before_its_launch(tmp_path: Path) -> None:
+    with LocalrunServer(tmp_path / "restart", sim_speed=20) as own:
+        run = cloudrun_run(own, tmp_path, minutes=10)
+        own.script("fail", run_id=run.id, at_percent=20, speed="instant")
+        own.restart()
+        assert own.admin("GET", "/scripts")["runs"] == {}, "memory is gone; the run keeps it"
+        run.url = own.cloudrun_url()
+        run.start(cores=1)
+        poll(run, lambda r: r.status in ("done", "error", "stopped"))
+        assert run.error is not None
+        assert "failure injected at 20% of the run" in run.error["message"]
+
+
 def test_speed_per_run(server: LocalrunServer, tmp_path: Path) -> None:
     slow, fast = (cloudrun_run(server, tmp_path / n, minutes=30) for n in ("slow", "fast"))
     server.script("succeed", run_id=slow.id, speed=0.5)

@@ -25,6 +25,7 @@ from localrun.supervisor import Supervisor
 
 log = logging.getLogger("localrun.admin")
 TRASH = ".reset-trash"
+SCRIPT_KEY = "admin_script"  # a run's own script in its extra
 
 
 class Controls:
@@ -49,7 +50,7 @@ class Controls:
 
         def scripted(settings: Settings, run: Run) -> LaunchRequest:
             request = prepare(settings, run)
-            script = self.script_for(run.id)
+            script = self.script_for(run)
             if script is None:
                 return request
             script.apply(Path(request.work_dir))
@@ -112,9 +113,14 @@ class Controls:
 
     # scripts
 
-    def script_for(self, run_id: str) -> Script | None:
-        if run_id in self.per_run:
-            return self.per_run.pop(run_id)
+    def script_for(self, run: Run) -> Script | None:
+        """The run's own script (kept in its extra too, so a restart before its launch keeps
+        it), else the first of the next-N scripts."""
+        if run.id in self.per_run:
+            return self.per_run.pop(run.id)
+        kept = run.extra.get(SCRIPT_KEY)
+        if isinstance(kept, dict):
+            return Script.from_json(kept)
         if self.next_runs:
             script, left = self.next_runs[0]
             if left <= 1:
@@ -129,6 +135,16 @@ class Controls:
             "runs": {rid: s.to_json() for rid, s in self.per_run.items()},
             "next": [{**s.to_json(), "runs": left} for s, left in self.next_runs],
         }
+
+    async def script_run(self, run_id: str, script: Script) -> None:
+        self.per_run[run_id] = script
+        await self.svc.store.merge_extra(run_id, {SCRIPT_KEY: script.to_json()})
+
+    async def clear_scripts(self) -> None:
+        for run_id in list(self.per_run):
+            await self.svc.store.merge_extra(run_id, {SCRIPT_KEY: None})
+        self.per_run.clear()
+        self.next_runs.clear()
 
     # holding
 

@@ -88,7 +88,7 @@ async def script_run(request: web.Request) -> web.Response:
     if run is None:
         raise NotFound(f"no run {run_id}")
     script = script_of(body)
-    controls(request).per_run[run_id] = script
+    await controls(request).script_run(run_id, script)
     return web.json_response({"run": run_id, **script.to_json()})
 
 
@@ -113,10 +113,8 @@ async def list_scripts(request: web.Request) -> web.Response:
 
 @routes.delete("/scripts")
 async def clear_scripts(request: web.Request) -> web.Response:
-    c = controls(request)
-    c.per_run.clear()
-    c.next_runs.clear()
-    return web.json_response(c.scripts())
+    await controls(request).clear_scripts()
+    return web.json_response(controls(request).scripts())
 
 
 @routes.post("/runs/{run_id}/hold")
