@@ -84,7 +84,7 @@ def safe_relpath(relpath: str) -> PurePosixPath:
         raise Invalid(f"path {relpath!r} is not allowed: it must stay inside the run directory")
     sizes = [len(part.encode("utf-8", "surrogatepass")) for part in path.parts]
     if max(sizes) > 255 or len(relpath.encode("utf-8", "surrogatepass")) > 4096:
-        raise Invalid("path is too long: a name has at most 255 bytes, a path 4096")
+        raise Invalid("the path is longer than a path may be: 255 bytes for each name, 4096 in all")
     return path
 
 

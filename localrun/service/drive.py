@@ -30,7 +30,9 @@ class Drive(Outputs, Objects):
         if path and not entries and not await self._stored_folder(owner, path):
             raise NotFound(f"no folder {path} in your files")
         if not path and not any(e.path == RUNS for e in entries):
-            entries.append(files.Entry(RUNS, 0, 0.0, True))
+            newest = await self.list_runs(owner, limit=1, newest_first=True)
+            changed = newest[0].created_at if newest else self.started
+            entries.append(files.Entry(RUNS, 0, changed, True))
         return sorted(entries, key=lambda e: e.path)
 
     async def drive_file(self, owner: str, path: str) -> Path:

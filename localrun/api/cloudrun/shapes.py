@@ -39,9 +39,8 @@ def option_json(option: ComputeOption) -> dict[str, Any]:
     return {
         "compute_option_id": option.id,
         "cores": option.cores,
-        "cost": option.cost,
+        "cost": str(round(option.cost, 4)),  # a decimal string, as in the seed ("1.14")
         "time": option.time_s,
-        "recommended": option.recommended,
     }
 
 

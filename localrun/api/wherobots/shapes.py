@@ -60,10 +60,17 @@ def kube_app(run: Run) -> dict[str, Any] | None:
     events += [{"code": "LOCALRUN_NOTE", "message": str(note)} for note in notes]
     if not events:
         return None
+    moments = [t for t in (run.created_at, run.queued_at, run.started_at, run.ended_at) if t]
     return {
         "id": run.id,
+        "createTime": iso_z_seconds(run.created_at),
+        "updateTime": iso_z_seconds(max(moments)),
+        "instanceId": run.id,
+        "appType": "JOB",  # a Run is a job application; the seed shows JUPYTER for notebooks
         "status": STATUS[run.state],
+        "createdById": run.owner,
         "message": events[0]["message"],
+        "apiPayload": (run.extra.get("wherobots") or {}).get("payload") or {},
         "appMeta": {"spark_ui_url": "", "spark_eventlogs_url": ""},
         "events": events,
     }
