@@ -178,9 +178,12 @@ class Controls:
         store, supervisor = svc.store, svc.supervisor
         where, params = ("WHERE owner = ?", (owner,)) if owner is not None else ("", ())
         db = store._db  # the store has no bulk delete; one write transaction below
-        rows = list(
-            await db.execute_fetchall(f"SELECT id, state, executor_ref FROM runs {where}", params)
-        )
+        select = f"SELECT id, state, executor_ref FROM runs {where}"
+        rows = list(await db.execute_fetchall(select, params))
+        deadline = time.monotonic() + 5.0
+        while any(r["state"] == State.STARTING for r in rows) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)  # a launch in progress: its process is known in a moment
+            rows = list(await db.execute_fetchall(select, params))
         ids = [r["id"] for r in rows]
         live = [r for r in rows if r["state"] in (*LIVE, State.QUEUED) and r["executor_ref"]]
         for row in live:
