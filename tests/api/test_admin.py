@@ -215,6 +215,7 @@ def test_killed_at_30_percent(server: LocalrunServer, tmp_path: Path) -> None:
     assert "SIGKILL" in run.error["message"], run.error
     assert 25 <= run.percent_complete < 40
     assert f"run {run.id}: every process killed at 30% (scripted)" in server.log_path.read_text()
+    wait_for(lambda: not processes_of(run.id), timeout=10)
 
 
 def test_lost_across_a_restart(tmp_path: Path) -> None:

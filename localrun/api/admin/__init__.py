@@ -9,7 +9,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from localrun.api.admin.controls import Controls
-from localrun.api.admin.views import CONTROLS, FAULTS, PREFIX, guard, routes
+from localrun.api.admin.views import MOUNTED, PREFIX, guard, routes
 from localrun.api.errors import error_middleware
 from localrun.api.faults import Faults
 from localrun.api.keys import ROOT, SERVICE, SETTINGS
@@ -23,8 +23,7 @@ def mount(app: web.Application) -> None:
     faults = Faults(app[SETTINGS])
     family = web.Application(middlewares=[errors, guard])
     family[ROOT] = PREFIX
-    family[CONTROLS] = controls
-    family[FAULTS] = faults
+    MOUNTED[family] = (controls, faults)
     family.add_routes(routes)
     app.add_subapp(PREFIX, family)
     app.middlewares.insert(0, faults.middleware)

@@ -8,12 +8,11 @@ import contextlib
 import dataclasses
 import logging
 import os
+import signal
 import time
 import uuid
 from pathlib import Path
 from typing import Any
-
-import psutil
 
 from localrun import files
 from localrun.api.admin.scripts import KILLED, Script
@@ -78,7 +77,7 @@ class Controls:
                 await self._task
         for run_id, ref in self.lost_refs.items():
             log.info("run %s: its processes killed as the daemon stops (scripted lost)", run_id)
-            await asyncio.to_thread(kill_tree, ref)
+            await asyncio.to_thread(kill_tree, ref, run_id)
 
     async def _killer(self) -> None:
         while True:
@@ -104,7 +103,7 @@ class Controls:
             return
         self.to_kill.pop(run_id)
         log.info("run %s: every process killed at %.0f%% (scripted)", run_id, run.percent)
-        await asyncio.to_thread(kill_tree, run.executor_ref)
+        await asyncio.to_thread(kill_tree, run.executor_ref, run_id)
 
     @property
     def svc(self) -> Service:
@@ -242,19 +241,18 @@ async def _schedule_unheld(supervisor: Supervisor, held: set[str]) -> None:
         await supervisor._launch(run)
 
 
-def kill_tree(ref: str) -> None:
-    """SIGKILL to the process of a local executor's reference and all its descendants."""
-    pid, _, created = ref.partition(":")
+def kill_tree(ref: str, run_id: str) -> None:
+    """SIGKILL to the process group of a local executor's reference (a run is a session of
+    its own, every process of it in that group), when that process is still the run's."""
+    pid = ref.partition(":")[0]
     try:
-        root = psutil.Process(int(pid))
-        if abs(root.create_time() - float(created)) > 1.0:
-            return  # another process has that pid now
-        tree = [root, *root.children(recursive=True)]
-    except (psutil.Error, ValueError):
+        environ = Path(f"/proc/{int(pid)}/environ").read_bytes()
+    except (OSError, ValueError):
         return
-    for proc in tree:
-        with contextlib.suppress(psutil.Error):
-            proc.kill()
+    if f"LOCALRUN_RUN_ID={run_id}".encode() not in environ.split(b"\0"):
+        return  # another process has that pid now
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(int(pid), signal.SIGKILL)
 
 
 def _to_trash(data_dir: Path, paths: list[Path]) -> Path:

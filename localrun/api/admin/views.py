@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import weakref
 from typing import Any
 
 from aiohttp import web
@@ -15,8 +16,10 @@ from localrun.api.faults import FaultError, Faults
 from localrun.errors import Invalid, NotFound
 
 PREFIX = "/localrun/admin/v1"
-CONTROLS = web.AppKey("admin_controls", Controls)
-FAULTS = web.AppKey("admin_faults", Faults)
+# each admin sub-application's controls and faults (typed app keys live in api/keys.py)
+MOUNTED: weakref.WeakKeyDictionary[web.Application, tuple[Controls, Faults]] = (
+    weakref.WeakKeyDictionary()
+)
 routes = web.RouteTableDef()
 
 
@@ -41,11 +44,11 @@ async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
 
 
 def controls(request: web.Request) -> Controls:
-    return request.app[CONTROLS]
+    return MOUNTED[request.app][0]
 
 
 def faults(request: web.Request) -> Faults:
-    return request.app[FAULTS]
+    return MOUNTED[request.app][1]
 
 
 def script_of(body: dict[str, Any]) -> Script:
