@@ -9,15 +9,23 @@ def _utc(epoch: float) -> datetime:
     return datetime.fromtimestamp(epoch, UTC)
 
 
+_ISO_Z: dict[float, str] = {}  # a run's times do not change: a listing formats the same ones
+
+
 def iso_z(epoch: float | None) -> str | None:
     """2018-08-21T02:16:59.707338Z: always microseconds, always a literal Z."""
     if epoch is None:
         return None
-    t = _utc(epoch)  # strftime costs three times these fields (every listed run has four)
-    return (
-        f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
-        f".{t.microsecond:06d}Z"
-    )
+    text = _ISO_Z.get(epoch)
+    if text is None:
+        if len(_ISO_Z) >= 100_000:
+            _ISO_Z.clear()
+        t = _utc(epoch)  # strftime costs three times these fields
+        text = _ISO_Z[epoch] = (
+            f"{t.year:04d}-{t.month:02d}-{t.day:02d}T{t.hour:02d}:{t.minute:02d}:{t.second:02d}"
+            f".{t.microsecond:06d}Z"
+        )
+    return text
 
 
 def iso_z_seconds(epoch: float | None) -> str | None:

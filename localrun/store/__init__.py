@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
+import orjson
 
 from localrun.errors import NoSpace
 from localrun.runs import JSON_FIELDS, TERMINAL, Event, Job, Run, StoredFile
@@ -77,6 +78,17 @@ class Store:
         if self._reader is None:
             raise StoreError("the store is closed")
         return self._reader.execute(sql, params).fetchall()
+
+    def _read_runs(self, sql: str, params: Sequence[Any] = ()) -> list[Run]:
+        """_read for rows of runs: plain tuples zipped with the column names once per query
+        (sqlite3.Row to dict was a sixth of a listing's time)."""
+        if self._reader is None:
+            raise StoreError("the store is closed")
+        cursor = self._reader.cursor()
+        cursor.row_factory = None
+        rows = cursor.execute(sql, params).fetchall()
+        names = [column[0] for column in cursor.description or ()]
+        return [_run(dict(zip(names, row, strict=True))) for row in rows]
 
     async def _migrate(self) -> None:
         await self._db.execute(
@@ -339,14 +351,16 @@ class Store:
             list(row.values()),
             after=[_event(run.id, run.state, message, run.created_at)],
         )
-        return Run.from_row(dict(written))
+        return _run(written)
 
     async def get_run(self, run_id: str, owner: str | None = None) -> Run | None:
         if owner is None:
-            row = await self._one("SELECT * FROM runs WHERE id = ?", (run_id,))
+            found = self._read_runs("SELECT * FROM runs WHERE id = ?", (run_id,))
         else:
-            row = await self._one("SELECT * FROM runs WHERE id = ? AND owner = ?", (run_id, owner))
-        return None if row is None else Run.from_row(dict(row))
+            found = self._read_runs(
+                "SELECT * FROM runs WHERE id = ? AND owner = ?", (run_id, owner)
+            )
+        return found[0] if found else None
 
     async def list_runs(
         self,
@@ -395,10 +409,9 @@ class Store:
         columns = "*" if launch else _COLUMNS_BUT_LAUNCH
         sql = f"SELECT {columns} FROM runs WHERE {' AND '.join(where)} ORDER BY seq {order} LIMIT ?"
         if limit <= PAGE_ON_READER:
-            rows = self._read(sql, [*params, limit])
-        else:
-            rows = list(await self._db.execute_fetchall(sql, [*params, limit]))
-        return [Run.from_row(dict(r)) for r in rows]
+            return self._read_runs(sql, [*params, limit])
+        rows = await self._db.execute_fetchall(sql, [*params, limit])
+        return [_run(r) for r in rows]
 
     async def owner_bytes(self, owner: str) -> int:
         """What the owner's uploads and inputs take, by their recorded sizes."""
@@ -607,14 +620,14 @@ class Store:
             f"SELECT {_COLUMNS_BUT_LAUNCH} FROM runs WHERE job_id = ? ORDER BY job_index",
             (job_id,),
         )
-        return [Run.from_row(dict(r)) for r in rows]
+        return [_run(r) for r in rows]
 
     async def job_run(self, job_id: str, index: int, owner: str) -> Run | None:
         row = await self._one(
             "SELECT * FROM runs WHERE job_id = ? AND job_index = ? AND owner = ?",
             (job_id, index, owner),
         )
-        return None if row is None else Run.from_row(dict(row))
+        return None if row is None else _run(row)
 
     async def delete_job(self, job_id: str) -> None:
         """The job and its runs (with their events and files), as if never made."""
@@ -671,6 +684,28 @@ class Store:
             "SELECT * FROM s3_credentials WHERE access_key_id = ?", (access_key_id,)
         )
         return None if row is None else dict(row)
+
+
+def _loads(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # NaN, or an integer beyond 64 bits: json reads those
+        return json.loads(text)
+
+
+def _run(row: sqlite3.Row | dict[str, Any]) -> Run:
+    """Run.from_row with the JSON columns decoded by orjson (4x json's speed; they were most
+    of a listing's time)."""
+    data = row if isinstance(row, dict) else dict(row)
+    decoded = {}
+    for name in JSON_FIELDS:
+        if data.get(name) is not None:
+            decoded[name] = _loads(data[name])
+            data[name] = None
+    run = Run.from_row(data)
+    for name, value in decoded.items():
+        setattr(run, name, value)
+    return run
 
 
 def _open_reader(path: Path) -> sqlite3.Connection:
