@@ -193,27 +193,29 @@ def status_row(runs: int, args: argparse.Namespace) -> None:
             )
             wait_http(f"http://127.0.0.1:{port}/healthz", bare)
             for label, (paths, headers, target, floor) in cases.items():
-                got = {}
-                for side, pid, base in (
-                    ("localrun", daemon.pid, daemon.url),
-                    ("bare", bare.pid, f"http://127.0.0.1:{port}"),
-                ):
-                    spec = {
-                        "base": base,
-                        "paths": paths,
-                        "token": token,
-                        "headers": headers,
-                        "concurrency": args.concurrency,
-                        "duration": args.duration,
-                        "warmup": 1.0,
-                    }
-                    result = st.measure(
-                        label, pid, spec, daemon.root / "load.json", args.duration + 60
-                    )
-                    if result["errors"]:
-                        raise RuntimeError(f"{label}: {result['errors']} errors")
-                    got[side] = result["requests"] / result["elapsed_s"]
-                ratio = got["localrun"] / got["bare"]
+                rates: dict[str, list[float]] = {"localrun": [], "bare": []}
+                for _ in range(args.alternate):  # the machine's load moves: alternate sides
+                    for side, pid, base in (
+                        ("localrun", daemon.pid, daemon.url),
+                        ("bare", bare.pid, f"http://127.0.0.1:{port}"),
+                    ):
+                        spec = {
+                            "base": base,
+                            "paths": paths,
+                            "token": token,
+                            "headers": headers,
+                            "concurrency": args.concurrency,
+                            "duration": args.duration / args.alternate,
+                            "warmup": 0.5,
+                        }
+                        result = st.measure(
+                            label, pid, spec, daemon.root / "load.json", args.duration + 60
+                        )
+                        if result["errors"]:
+                            raise RuntimeError(f"{label}: {result['errors']} errors")
+                        rates[side].append(result["requests"] / result["elapsed_s"])
+                got = {side: median(values) for side, values in rates.items()}
+                ratio = median([a / b for a, b in zip(*rates.values(), strict=True)])
                 STATUS[(runs, label)] = got["localrun"] / got["bare"]
                 add(
                     "status",
@@ -803,8 +805,9 @@ def main() -> None:
     parser.add_argument("--full", action="store_true", help="2 GiB upload, 100,000 runs too")
     parser.add_argument("--runs", type=int, nargs="+", help="runs stored for status (10000)")
     parser.add_argument("--upload-mib", type=int, help="upload size (256; 2048 with --full)")
-    parser.add_argument("--duration", type=float, default=3.0, help="seconds per load window")
+    parser.add_argument("--duration", type=float, default=4.5, help="load seconds per side")
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--alternate", type=int, default=3, help="status: windows per side")
     parser.add_argument("--repeat", type=int, default=5, help="launches per side")
     parser.add_argument("--rounds", type=int, default=3, help="Pulsar latency rounds")
     parser.add_argument("--jobs", type=int, default=200, help="jobs in the throughput row")

@@ -37,7 +37,9 @@ async def main() -> None:
         token, _ = await st.fill(data / "localrun.db", data, args.runs, progress)
         with sqlite3.connect(data / "localrun.db") as conn:
             one = conn.execute("SELECT id FROM runs WHERE state = 'succeeded' LIMIT 1").fetchone()
-        path = "/localrun/v1/runs?limit=50" if args.path == "list" else f"/localrun/v1/runs/{one[0]}"
+        path = f"/localrun/v1/runs/{one[0]}"
+        if args.path == "list":
+            path = "/localrun/v1/runs?limit=50"
         settings = Settings(data_dir=str(data), port=0, cores=2, poll_interval_s=1.0)
         client = TestClient(TestServer(init_app(settings)))
         await client.start_server()
