@@ -20,6 +20,7 @@ from localrun.config import Settings
 from localrun.executor.base import LaunchRequest
 from localrun.runs import LIVE, Run, State
 from localrun.service import Service
+from localrun.store import Store
 from localrun.supervisor import Supervisor
 
 log = logging.getLogger("localrun.admin")
@@ -175,14 +176,11 @@ class Controls:
         began = time.perf_counter()
         svc = self.svc
         store, supervisor = svc.store, svc.supervisor
-        where, params = ("WHERE owner = ?", (owner,)) if owner is not None else ("", ())
-        db = store._db  # the store has no bulk delete; one write transaction below
-        select = f"SELECT id, state, executor_ref FROM runs {where}"
-        rows = list(await db.execute_fetchall(select, params))
+        rows = await owner_runs(store, owner)
         deadline = time.monotonic() + 5.0
         while any(r["state"] == State.STARTING for r in rows) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)  # a launch in progress: its process is known in a moment
-            rows = list(await db.execute_fetchall(select, params))
+            rows = await owner_runs(store, owner)
         ids = [r["id"] for r in rows]
         live = [r for r in rows if r["state"] in (*LIVE, State.QUEUED) and r["executor_ref"]]
         for row in live:
@@ -191,20 +189,7 @@ class Controls:
             *(supervisor.executor.stop(r["executor_ref"], 0.0) for r in live),
             return_exceptions=True,
         )
-        loose_sql = "SELECT path FROM files WHERE run_id IS NULL" + (
-            " AND owner = ?" if where else ""
-        )
-        loose = [Path(r["path"]) for r in await db.execute_fetchall(loose_sql, params)]
-        in_runs = "SELECT id FROM runs " + where
-        await store._run_write(
-            [
-                (f"DELETE FROM events WHERE run_id IN ({in_runs})", params),
-                (f"DELETE FROM files {where}", params),
-                (f"DELETE FROM runs {where}", params),
-                (f"DELETE FROM jobs {where}", params),
-                (f"DELETE FROM functions {where}", params),
-            ]
-        )
+        loose = await delete_owner_rows(store, owner)
         for row in live:
             with contextlib.suppress(Exception):
                 supervisor.executor.forget(row["executor_ref"])
@@ -227,6 +212,36 @@ class Controls:
             took * 1000,
         )
         return {"runs": len(ids), "files": len(loose), "ms": round(took * 1000, 3)}
+
+
+# The two functions below are SQL, which lives in store/ (tests/test_layout.py): they are
+# meant to become Store methods; the store has no bulk delete yet.
+
+
+async def owner_runs(store: Store, owner: str | None) -> list[dict[str, Any]]:
+    where, params = ("WHERE owner = ?", (owner,)) if owner is not None else ("", ())
+    select = f"SELECT id, state, executor_ref FROM runs {where}"
+    return [dict(r) for r in await store._db.execute_fetchall(select, params)]
+
+
+async def delete_owner_rows(store: Store, owner: str | None) -> list[Path]:
+    """Every row of owner's (None: everyone's) runs, their events and files, jobs, loose files
+    and functions, in one transaction; returns the loose files' paths. Tokens, users and
+    credentials stay."""
+    where, params = ("WHERE owner = ?", (owner,)) if owner is not None else ("", ())
+    loose_sql = "SELECT path FROM files WHERE run_id IS NULL" + (" AND owner = ?" if where else "")
+    loose = [Path(r["path"]) for r in await store._db.execute_fetchall(loose_sql, params)]
+    in_runs = "SELECT id FROM runs " + where
+    await store._run_write(
+        [
+            (f"DELETE FROM events WHERE run_id IN ({in_runs})", params),
+            (f"DELETE FROM files {where}", params),
+            (f"DELETE FROM runs {where}", params),
+            (f"DELETE FROM jobs {where}", params),
+            (f"DELETE FROM functions {where}", params),
+        ]
+    )
+    return loose
 
 
 async def _schedule_unheld(supervisor: Supervisor, held: set[str]) -> None:
