@@ -21,6 +21,7 @@ from localrun.api.common import Handler
 from localrun.api.native.shapes import render_error as native_error
 from localrun.api.rescale.shapes import render_error as rescale_error
 from localrun.api.s3.errors import render_error as s3_error
+from localrun.api.s3.errors import render_xml
 from localrun.api.sharedcloud.shapes import render_error as sharedcloud_error
 from localrun.api.wherobots.shapes import render_error as wherobots_error
 from localrun.config import Settings
@@ -37,6 +38,16 @@ RENDER: dict[str, Callable[[int, str, str], web.Response]] = {
     "s3": s3_error,
 }
 ADMIN = "/localrun/admin/"
+# S3's own code and message for a status (AWS's error code list), for the s3 family
+S3_CODES = {
+    400: ("InvalidRequest", "Invalid Request"),
+    403: ("AccessDenied", "Access Denied"),
+    404: ("NoSuchKey", "The specified key does not exist."),
+    409: ("OperationAborted", "A conflicting conditional operation is in progress."),
+    500: ("InternalError", "We encountered an internal error. Please try again."),
+    501: ("NotImplemented", "A header you provided implies functionality that is not implemented."),
+    503: ("SlowDown", "Please reduce your request rate."),
+}
 
 
 class FaultError(ValueError):
@@ -240,6 +251,11 @@ class Faults:
             await asyncio.sleep(fault.latency_ms / 1000.0)
         if fault.kind == "latency":
             return await handler(request)
+        if fault.kind == "status" and fault.family == "s3":
+            fallback = ("InternalError", "") if fault.status >= 500 else ("InvalidRequest", "")
+            code, said = S3_CODES.get(fault.status, fallback)
+            message = fault.message or said or HTTPStatus(fault.status).phrase
+            return render_xml(fault.status, code, message)
         if fault.kind == "status":
             message = fault.message or HTTPStatus(fault.status).phrase
             code = HTTPStatus(fault.status).phrase.replace(" ", "")

@@ -164,6 +164,21 @@ def test_rescalepy_sees_cfl_at_30_percent_with_wrf_s_message(
     assert server.admin("GET", "/scripts") == {"runs": {}, "next": []}, "the script is used up"
 
 
+def test_the_cloudrun_flow_sees_cfl_at_30_percent_as_error(
+    server: LocalrunServer, tmp_path: Path
+) -> None:
+    run = cloudrun_run(server, tmp_path)
+    server.script("cfl", at_percent=30, speed="instant")
+    run.start(cores=2)
+    poll(run, lambda r: r.status in ("done", "error", "stopped"))
+    assert run.status == "error" and run.error is not None
+    assert run.error["status"] == "cfl"
+    assert (
+        "points exceeded v_cfl = 2 in domain d01 at time 0001-01-01_00:09:00"
+        in (run.error["message"])
+    )
+
+
 def test_a_namelist_error_in_the_cloudrun_flow(server: LocalrunServer, tmp_path: Path) -> None:
     run = cloudrun_run(server, tmp_path)
     server.script("namelist", run_id=run.id, speed="instant")

@@ -96,6 +96,15 @@ def test_each_family_s_own_error_body(server: LocalrunServer, rescale: rc.Client
     r = requests.get(server.url + "/api/v1/runs/", headers=headers(server, "Token"), timeout=10)
     assert r.status_code == 502 and r.headers["Content-Type"].startswith("application/json")
 
+    server.fault("s3", status=503)
+    r = requests.get(server.url + "/s3/localrun/", timeout=10)
+    assert r.status_code == 503 and r.headers["Content-Type"].startswith("application/xml")
+    assert "<Code>SlowDown</Code><Message>Please reduce your request rate.</Message>" in r.text
+
+    server.fault("wherobots", status=503)
+    r = requests.get(server.url + "/runs", headers={"X-API-Key": server.token("alice")})
+    assert (r.status_code, r.json()) == (503, {"message": "Service Unavailable"})
+
     after = requests.get(server.url + "/api/v2/jobs/", headers=headers(server, "Token"))
     assert after.status_code == 200, "a rule on one route leaves the others alone"
 
