@@ -69,6 +69,7 @@ class Supervisor:
         self.cost_model: CostModel = DEFAULT_MODEL
         self.ended: list[Callable[[Run], Awaitable[None]]] = []  # called once per run that ends
         self.started: list[Callable[[], Awaitable[None]]] = []  # called after adoption at start
+        self.held: set[str] = set()  # queued runs the scheduler passes over until released
 
     # lifecycle
 
@@ -100,6 +101,10 @@ class Supervisor:
         newest_first = await self.store.samples(self.host)
         samples = [Sample.from_dict(d) for d in reversed(newest_first)]
         self.cost_model = fit(samples, host=self.host)
+
+    def unwatch(self, run_id: str) -> None:
+        """Stop watching a run whose record is going away (its processes are stopped apart)."""
+        self._watches.pop(run_id, None)
 
     def kick(self) -> None:
         self._wake.set()
@@ -196,8 +201,8 @@ class Supervisor:
     async def _schedule(self) -> None:
         total = self.settings.total_cores
         for run in await self.store.runs_in([State.QUEUED]):
-            if run.executor_ref is not None:
-                continue  # handed to the scheduler already, and waiting in its queue
+            if run.executor_ref is not None or run.id in self.held:
+                continue  # handed to the scheduler already (waiting in its queue), or held
             need = min(run.cores, total)
             if self.executor.counts_cores and self.cores_in_use + need > total:
                 return

@@ -65,15 +65,16 @@ def test_sql_is_only_in_the_store() -> None:
 
 
 def test_processes_are_only_the_executors_the_simulators_and_serve_detach() -> None:
-    # `serve --detach` starts the daemon itself in the background; no run's process starts there.
+    # `serve --detach` and the test double's fixture (localrun.testing) start the daemon itself;
+    # no run's process starts there.
     imports = re.compile(r"^\s*(import|from) (psutil|subprocess)\b", re.MULTILINE)
-    allowed = ("localrun.executor", "localrun.wrf.sim", "localrun.cli.serve")
+    allowed = ("localrun.executor", "localrun.wrf.sim", "localrun.cli.serve", "localrun.testing")
     assert offenders(imports, allowed) == []
 
 
 def test_wire_families_are_named_only_in_api_and_app() -> None:
-    # A family's mount point is a setting.
-    allowed = ("localrun.api", "localrun.app", "localrun.config")
+    # A family's mount point is a setting; the test double configures each family's client.
+    allowed = ("localrun.api", "localrun.app", "localrun.config", "localrun.testing")
     assert offenders(FAMILIES, allowed) == []
 
 

@@ -606,6 +606,33 @@ class Store:
         )
         return [Job.from_row(dict(r)) for r in rows]
 
+    async def owner_runs(self, owner: str | None) -> list[dict[str, Any]]:
+        """id, state and executor_ref of every run of owner (None: of everyone)."""
+        where, params = ("WHERE owner = ?", (owner,)) if owner is not None else ("", ())
+        select = f"SELECT id, state, executor_ref FROM runs {where}"
+        return [dict(r) for r in await self._db.execute_fetchall(select, params)]
+
+    async def delete_owner_rows(self, owner: str | None) -> list[str]:
+        """Every row of owner's (None: everyone's) runs, their events and files, jobs, loose
+        files and functions, in one transaction; returns the loose files' paths. Tokens, users
+        and credentials stay."""
+        where, params = ("WHERE owner = ?", (owner,)) if owner is not None else ("", ())
+        loose_sql = "SELECT path FROM files WHERE run_id IS NULL" + (
+            " AND owner = ?" if where else ""
+        )
+        loose = [str(r["path"]) for r in await self._db.execute_fetchall(loose_sql, params)]
+        in_runs = "SELECT id FROM runs " + where
+        await self._run_write(
+            [
+                (f"DELETE FROM events WHERE run_id IN ({in_runs})", params),
+                (f"DELETE FROM files {where}", params),
+                (f"DELETE FROM runs {where}", params),
+                (f"DELETE FROM jobs {where}", params),
+                (f"DELETE FROM functions {where}", params),
+            ]
+        )
+        return loose
+
     async def run_ids(self) -> set[str]:
         rows = await self._db.execute_fetchall("SELECT id FROM runs")
         return {str(r[0]) for r in rows}

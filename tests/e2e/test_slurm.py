@@ -121,11 +121,12 @@ def test_the_example_queues_behind_a_first_job_then_runs_with_progress(
         queued = [
             r for r in daemon.api("GET", "/localrun/v1/runs")["runs"] if r["id"] != first["id"]
         ]
-        return queued[0] if queued and queued[0].get("queue_reason") else None
+        reason = str(queued[0].get("queue_reason") or "") if queued else ""
+        # Slurm's first answer may say only "Pending"; its reason follows at a later poll
+        return queued[0] if reason.endswith((": Resources", ": Priority")) else None
 
     second = wait_for(waiting, timeout=60)
     assert second["state"] == "queued"
-    assert second["queue_reason"].endswith((": Resources", ": Priority")), second
     assert daemon.localrun("stop", first["id"]).returncode == 0
     stdout, stderr = watching.communicate(timeout=180)
     out = subprocess.CompletedProcess(watching.args, watching.returncode, stdout, stderr)

@@ -20,8 +20,6 @@ from localrun.config import Settings
 from localrun.executor.base import LaunchRequest
 from localrun.runs import LIVE, Run, State
 from localrun.service import Service
-from localrun.store import Store
-from localrun.supervisor import Supervisor
 
 log = logging.getLogger("localrun.admin")
 TRASH = ".reset-trash"
@@ -60,14 +58,7 @@ class Controls:
             return dataclasses.replace(request, env={**request.env, **script.env()})
 
         supervisor.prepare = scripted
-        schedule = supervisor._schedule
-
-        async def holding() -> None:
-            if not self.held:
-                return await schedule()
-            await _schedule_unheld(supervisor, self.held)
-
-        supervisor._schedule = holding  # type: ignore[method-assign]
+        supervisor.held = self.held
         self._task = asyncio.create_task(self._killer(), name="localrun-admin-killer")
 
     async def close(self) -> None:
@@ -176,20 +167,20 @@ class Controls:
         began = time.perf_counter()
         svc = self.svc
         store, supervisor = svc.store, svc.supervisor
-        rows = await owner_runs(store, owner)
+        rows = await store.owner_runs(owner)
         deadline = time.monotonic() + 5.0
         while any(r["state"] == State.STARTING for r in rows) and time.monotonic() < deadline:
             await asyncio.sleep(0.02)  # a launch in progress: its process is known in a moment
-            rows = await owner_runs(store, owner)
+            rows = await store.owner_runs(owner)
         ids = [r["id"] for r in rows]
         live = [r for r in rows if r["state"] in (*LIVE, State.QUEUED) and r["executor_ref"]]
         for row in live:
-            supervisor._watches.pop(row["id"], None)
+            supervisor.unwatch(row["id"])
         await asyncio.gather(
             *(supervisor.executor.stop(r["executor_ref"], 0.0) for r in live),
             return_exceptions=True,
         )
-        loose = await delete_owner_rows(store, owner)
+        loose = [Path(p) for p in await store.delete_owner_rows(owner)]
         for row in live:
             with contextlib.suppress(Exception):
                 supervisor.executor.forget(row["executor_ref"])
@@ -212,48 +203,6 @@ class Controls:
             took * 1000,
         )
         return {"runs": len(ids), "files": len(loose), "ms": round(took * 1000, 3)}
-
-
-# The two functions below are SQL, which lives in store/ (tests/test_layout.py): they are
-# meant to become Store methods; the store has no bulk delete yet.
-
-
-async def owner_runs(store: Store, owner: str | None) -> list[dict[str, Any]]:
-    where, params = ("WHERE owner = ?", (owner,)) if owner is not None else ("", ())
-    select = f"SELECT id, state, executor_ref FROM runs {where}"
-    return [dict(r) for r in await store._db.execute_fetchall(select, params)]
-
-
-async def delete_owner_rows(store: Store, owner: str | None) -> list[Path]:
-    """Every row of owner's (None: everyone's) runs, their events and files, jobs, loose files
-    and functions, in one transaction; returns the loose files' paths. Tokens, users and
-    credentials stay."""
-    where, params = ("WHERE owner = ?", (owner,)) if owner is not None else ("", ())
-    loose_sql = "SELECT path FROM files WHERE run_id IS NULL" + (" AND owner = ?" if where else "")
-    loose = [Path(r["path"]) for r in await store._db.execute_fetchall(loose_sql, params)]
-    in_runs = "SELECT id FROM runs " + where
-    await store._run_write(
-        [
-            (f"DELETE FROM events WHERE run_id IN ({in_runs})", params),
-            (f"DELETE FROM files {where}", params),
-            (f"DELETE FROM runs {where}", params),
-            (f"DELETE FROM jobs {where}", params),
-            (f"DELETE FROM functions {where}", params),
-        ]
-    )
-    return loose
-
-
-async def _schedule_unheld(supervisor: Supervisor, held: set[str]) -> None:
-    """Supervisor._schedule with held runs passed over (they stay queued)."""
-    total = supervisor.settings.total_cores
-    for run in await supervisor.store.runs_in([State.QUEUED]):
-        if run.executor_ref is not None or run.id in held:
-            continue
-        need = min(run.cores, total)
-        if supervisor.executor.counts_cores and supervisor.cores_in_use + need > total:
-            return
-        await supervisor._launch(run)
 
 
 def kill_tree(ref: str, run_id: str) -> None:
