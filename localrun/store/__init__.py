@@ -45,6 +45,8 @@ class Store:
         self._write = asyncio.Lock()
         self.reserve = reserve
         self._reader = reader
+        self._tokens: dict[str, str] = {}  # hash -> owner, valid for one data_version
+        self._tokens_version: int | None = None
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -220,10 +222,25 @@ class Store:
             raise StoreError(f"a token named {name!r} exists already") from None
 
     async def token_owner(self, token_hash: str) -> str | None:
-        row = await self._one(
-            "SELECT owner FROM tokens WHERE hash = ? AND revoked_at IS NULL", (token_hash,)
-        )
-        return None if row is None else str(row[0])
+        """The owner of a live token. Every request asks: the owners found are remembered
+        while the database's data_version stays the same, which any commit by any
+        connection changes (a revoke by the CLI, or by this daemon), so a revoked token is
+        refused at its next request."""
+        version = self._read("PRAGMA data_version")[0][0]
+        if version != self._tokens_version:
+            self._tokens.clear()
+            self._tokens_version = version
+        owner = self._tokens.get(token_hash)
+        if owner is None:
+            row = await self._one(
+                "SELECT owner FROM tokens WHERE hash = ? AND revoked_at IS NULL", (token_hash,)
+            )
+            if row is None:
+                return None
+            owner = str(row[0])
+            if len(self._tokens) < 1024:
+                self._tokens[token_hash] = owner
+        return owner
 
     async def tokens(self) -> list[dict[str, Any]]:
         rows = await self._db.execute_fetchall(
