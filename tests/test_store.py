@@ -224,3 +224,32 @@ async def test_migrations_move_jobs_out_of_extra_and_pids_into_the_executor_ref(
         assert runs_[1].executor_ref == "4242:1764658742.125"
     finally:
         await store.close()
+
+
+async def test_a_token_revoked_by_another_process_is_refused_at_once(tmp_path: Path) -> None:
+    daemon = await Store.open(tmp_path / "db.sqlite")
+    try:
+        await daemon.add_token("me", "alice", "h1")
+        await daemon.add_token("you", "bob", "h2")
+        for _ in range(3):  # remembered after the first lookup
+            assert await daemon.token_owner("h1") == "alice"
+        cli = await Store.open(tmp_path / "db.sqlite")  # `localrun token revoke`, elsewhere
+        try:
+            assert await cli.revoke_token("me")
+        finally:
+            await cli.close()
+        assert await daemon.token_owner("h1") is None
+        assert await daemon.token_owner("h2") == "bob"
+        assert await daemon.revoke_token("you")  # the daemon's own writer
+        assert await daemon.token_owner("h2") is None
+    finally:
+        await daemon.close()
+
+
+async def test_the_reader_sees_every_committed_write(store: Store) -> None:
+    run = new_run("r1")
+    await store.insert_run(run, "created")
+    assert (await store.get_run("r1")) is not None
+    await store.transition("r1", [State.CREATED], State.READY, "all inputs present")
+    found = await store.get_run("r1")
+    assert found is not None and found.state == State.READY

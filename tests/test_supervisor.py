@@ -133,6 +133,17 @@ async def test_queue_is_first_come_first_served(aiohttp_client: Any, tmp_path: P
     assert abs(finished[1].started_at - finished[2].started_at) < 2  # type: ignore[operator]
 
 
+async def samples_of(service: Service) -> list[dict[str, Any]]:
+    """The host's calibration samples, once the supervisor has stored the run's (it does so
+    after the run's terminal state is written, which a reader may see first)."""
+    for _ in range(200):
+        found = await service.store.samples(service.supervisor.host)
+        if found:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError("no calibration sample stored within 10 s")
+
+
 async def test_a_simulator_run_is_sampled_but_does_not_calibrate(
     aiohttp_client: Any, tmp_path: Path
 ) -> None:
@@ -142,9 +153,9 @@ async def test_a_simulator_run_is_sampled_but_does_not_calibrate(
     await inputs(service, "a", run.id, minutes=10)
     await service.start("a", run.id, cores=2)
     assert (await until_terminal(service, "a", run.id)).state == "succeeded"
-    await asyncio.sleep(0)
-    stored = await service.store.samples(service.supervisor.host)
+    stored = await samples_of(service)
     assert len(stored) == 1 and stored[0]["model"] == "simulator"
+    await service.supervisor.recalibrate()
     assert service.supervisor.cost_model == before
 
 
@@ -164,9 +175,9 @@ async def test_a_configured_real_model_calibrates_the_estimator(
     await service.start("a", run.id, cores=1)
     ended = await until_terminal(service, "a", run.id)
     assert ended.state == "succeeded", ended
-    await asyncio.sleep(0)
-    stored = await service.store.samples(service.supervisor.host)
+    stored = await samples_of(service)
     assert len(stored) == 1 and stored[0]["model"] == "real"
+    await service.supervisor.recalibrate()
     sample = Sample.from_dict(stored[0])
     assert sample.cpu_share is not None and not sample.oversubscribed
     # The stand-in sleeps where WRF's ranks busy-wait, so it may count as starved of CPU.
