@@ -42,7 +42,7 @@ def test_a_missing_folder_or_a_broken_file(tmp_path: Path) -> None:
 
 @pytest.fixture
 def daemon_env() -> dict[str, str]:
-    return {"LOCALRUN_SIM_SPEED": "2"}
+    return {"LOCALRUN_SIM_SPEED": "5"}
 
 
 def inspect(daemon: Daemon, run_id: str) -> dict[str, object]:
