@@ -4,8 +4,8 @@ non-zero exit, never a traceback."""
 
 from __future__ import annotations
 
+import os
 import re
-import signal
 from pathlib import Path
 
 import pytest
@@ -69,24 +69,39 @@ def test_every_command_is_walked() -> None:
     assert set(commands()) == set(CLIENT) | OFFLINE, "add the new command to this walk"
 
 
+@pytest.fixture
+def offline(tmp_path: Path) -> Daemon:
+    """The CLI with a data directory, a token and a URL where no daemon listens."""
+    (tmp_path / "daemon").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LOCALRUN_")}
+    env.update(
+        LOCALRUN_DATA_DIR=str(tmp_path / "daemon"),
+        LOCALRUN_CONFIG="",
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        LOCALRUN_TOKEN="lr_not-a-token",
+        LOCALRUN_URL=f"http://127.0.0.1:{free_port()}",
+    )
+    return Daemon(tmp_path / "daemon", env)
+
+
 @pytest.mark.parametrize("command", sorted(REQUIRED))
-def test_a_missing_argument_is_one_line(daemon: Daemon, command: str) -> None:
-    done = daemon.localrun(command, *REQUIRED[command])
+def test_a_missing_argument_is_one_line(offline: Daemon, command: str) -> None:
+    done = offline.localrun(command, *REQUIRED[command])
     assert done.returncode == 2, done.stderr
     line = one_clear_line(done.stderr)
     assert "required" in line or "invalid choice" in line or "argument" in line, line
     assert "--help" in line
 
 
-@pytest.mark.parametrize("command", sorted(set(CLIENT) - {"list", "prune", "check", "login"}))
-def test_a_bad_run_id_is_one_line(daemon: Daemon, tmp_path: Path, command: str) -> None:
+def test_a_bad_run_id_is_one_line(daemon: Daemon, tmp_path: Path) -> None:
     (tmp_path / "case").mkdir()
     values = {"id": "nosuchrun", "case": tmp_path / "case", "url": daemon.url}
-    argv = [a.format(**values) for a in CLIENT[command]]
-    done = daemon.localrun(*argv)
-    assert done.returncode != 0
-    line = one_clear_line(done.stderr)
-    assert "nosuchrun" in line or "namelist" in line, line
+    for command in sorted(set(CLIENT) - {"list", "prune", "check", "login"}):  # one daemon
+        argv = [a.format(**values) for a in CLIENT[command]]
+        done = daemon.localrun(*argv)
+        assert done.returncode != 0, command
+        line = one_clear_line(done.stderr)
+        assert "nosuchrun" in line or "namelist" in line, (command, line)
 
 
 def test_bad_values_are_one_line(daemon: Daemon) -> None:
@@ -104,15 +119,13 @@ def test_bad_values_are_one_line(daemon: Daemon) -> None:
 
 
 @pytest.mark.parametrize("command", sorted(CLIENT))
-def test_no_daemon_is_one_line(daemon: Daemon, tmp_path: Path, command: str) -> None:
-    daemon.kill(signal.SIGTERM)
+def test_no_daemon_is_one_line(offline: Daemon, tmp_path: Path, command: str) -> None:
     case = tmp_path / "case"
-    done = daemon.localrun("example", str(case))
+    done = offline.localrun("example", str(case))
     assert done.returncode == 0, done.stderr
-    url = f"http://127.0.0.1:{free_port()}"
-    daemon.env["LOCALRUN_URL"] = url
+    url = offline.env["LOCALRUN_URL"]
     argv = [a.format(id="abc123", case=case, url=url) for a in CLIENT[command]]
-    done = daemon.localrun(*argv)
+    done = offline.localrun(*argv)
     assert done.returncode != 0
     line = one_clear_line(done.stderr)
     assert re.search(r"cannot reach localrun at http://127\.0\.0\.1:\d+", line), line
