@@ -8,7 +8,6 @@ import contextlib
 import dataclasses
 import logging
 import os
-import signal
 import time
 import uuid
 from pathlib import Path
@@ -18,6 +17,7 @@ from localrun import files
 from localrun.api.admin.scripts import KILLED, Script
 from localrun.config import Settings
 from localrun.executor.base import LaunchRequest
+from localrun.executor.local.processes import kill_run
 from localrun.runs import LIVE, Run, State
 from localrun.service import Service
 
@@ -69,7 +69,7 @@ class Controls:
                 await self._task
         for run_id, ref in self.lost_refs.items():
             log.info("run %s: its processes killed as the daemon stops (scripted lost)", run_id)
-            await asyncio.to_thread(kill_tree, ref, run_id)
+            await asyncio.to_thread(kill_run, ref, run_id)
 
     async def _killer(self) -> None:
         while True:
@@ -95,7 +95,7 @@ class Controls:
             return
         self.to_kill.pop(run_id)
         log.info("run %s: every process killed at %.0f%% (scripted)", run_id, run.percent)
-        await asyncio.to_thread(kill_tree, run.executor_ref, run_id)
+        await asyncio.to_thread(kill_run, run.executor_ref, run_id)
 
     @property
     def svc(self) -> Service:
@@ -203,20 +203,6 @@ class Controls:
             took * 1000,
         )
         return {"runs": len(ids), "files": len(loose), "ms": round(took * 1000, 3)}
-
-
-def kill_tree(ref: str, run_id: str) -> None:
-    """SIGKILL to the process group of a local executor's reference (a run is a session of
-    its own, every process of it in that group), when that process is still the run's."""
-    pid = ref.partition(":")[0]
-    try:
-        environ = Path(f"/proc/{int(pid)}/environ").read_bytes()
-    except (OSError, ValueError):
-        return
-    if f"LOCALRUN_RUN_ID={run_id}".encode() not in environ.split(b"\0"):
-        return  # another process has that pid now
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(int(pid), signal.SIGKILL)
 
 
 def _to_trash(data_dir: Path, paths: list[Path]) -> Path:

@@ -363,3 +363,18 @@ def _alive(proc: psutil.Process) -> bool:
 def _signal(proc: psutil.Process, signum: int) -> None:
     with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
         proc.send_signal(signum)
+
+
+def kill_run(ref: str, run_id: str) -> None:
+    """SIGKILL to the process group of a run's reference (a run is a session of its own,
+    every process of it in that group), when that process is still the run's: what an
+    out-of-memory killer does, with no stop asked (the test double's "killed" outcome)."""
+    pid = ref.partition(":")[0]
+    try:
+        environ = Path(f"/proc/{int(pid)}/environ").read_bytes()
+    except (OSError, ValueError):
+        return
+    if f"LOCALRUN_RUN_ID={run_id}".encode() not in environ.split(b"\0"):
+        return  # another process has that pid now
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(int(pid), signal.SIGKILL)
