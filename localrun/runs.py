@@ -71,6 +71,7 @@ class Run:
     job_id: str | None = None
     job_index: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    rev: int = 0  # rises with every change to the stored row (see store.migrations)
 
     @property
     def terminal(self) -> bool:

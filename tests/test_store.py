@@ -44,6 +44,7 @@ async def test_migrations_are_recorded_with_time(store: Store) -> None:
         "0003_executor_ref",
         "0004_s3_credentials",
         "0005_accounts",
+        "0006_run_rev",
     ]
 
 
@@ -209,7 +210,7 @@ async def test_migrations_move_jobs_out_of_extra_and_pids_into_the_executor_ref(
             )
     store = await Store.open(path)
     try:
-        assert len(await store.migrations()) == 5
+        assert len(await store.migrations()) == 6
         job = await store.get_job("abc123", "alice")
         assert job is not None
         assert (job.name, job.size, job.spec["command"], job.created_at) == (
@@ -253,3 +254,32 @@ async def test_the_reader_sees_every_committed_write(store: Store) -> None:
     await store.transition("r1", [State.CREATED], State.READY, "all inputs present")
     found = await store.get_run("r1")
     assert found is not None and found.state == State.READY
+
+
+async def test_rev_rises_with_every_change_by_any_writer(store: Store, tmp_path: Path) -> None:
+    run = await store.insert_run(new_run(), "created")
+    assert await store.run_key("r1", "alice") == (run.seq, 0)
+    await store.update_run("r1", name="m")
+    await store.merge_extra("r1", {"k": 1})
+    assert await store.transition("r1", [State.CREATED], State.READY, "ready")
+    assert await store.run_key("r1", "alice") == (run.seq, 3)
+    assert [e.state for e in await store.events("r1")] == [State.CREATED, State.READY]
+    with sqlite3.connect(tmp_path / "db.sqlite") as other:  # the CLI, or a hand-run sqlite3
+        other.execute("UPDATE runs SET name = 'x', rev = 0 WHERE id = 'r1'")
+    assert await store.run_key("r1", "alice") == (run.seq, 4)
+    assert await store.run_key("r1", "bob") is None
+
+
+async def test_run_keys_follow_the_listing_and_runs_at_its_rows(store: Store) -> None:
+    for index in range(5):
+        await store.insert_run(new_run(f"r{index}", "bob" if index == 2 else "alice"), "created")
+    await store.update_run("r3", state="succeeded")
+    listed = await store.list_runs("alice", limit=3, newest_first=True)
+    keys = await store.run_keys("alice", limit=3, newest_first=True)
+    assert keys == [(r.seq, r.rev) for r in listed]
+    assert [rev for _, rev in keys] == [0, 1, 0]
+    assert await store.run_keys("alice", states=["succeeded"]) == [(listed[1].seq, 1)]
+    found = await store.runs_at("alice", [seq for seq, _ in keys] + [999])
+    assert sorted(found) == sorted(seq for seq, _ in keys)
+    assert found[listed[1].seq] == listed[1]
+    assert await store.runs_at("bob", [listed[0].seq]) == {}

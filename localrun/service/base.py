@@ -6,6 +6,7 @@ import asyncio
 import secrets
 import time
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 from localrun import files
@@ -44,11 +45,26 @@ class ServiceBase:
     def paths(self, run_id: str) -> files.RunPaths:
         return files.run_paths(self.settings.data_path, run_id)
 
-    async def get_run(self, owner: str, run_id: str) -> Run:
-        run = await self.store.get_run(run_id, owner)
+    async def get_run(self, owner: str, run_id: str, launch: bool = True) -> Run:
+        """launch=False leaves out the launch record (argv, environment), which no API shows."""
+        run = await self.store.get_run(run_id, owner, launch)
         if run is None:
             raise NotFound(f"no run {run_id}")
         return run
+
+    async def run_key(self, owner: str, run_id: str) -> tuple[int, int]:
+        """(seq, rev) of the owner's run: which version of its row is stored."""
+        key = await self.store.run_key(run_id, owner)
+        if key is None:
+            raise NotFound(f"no run {run_id}")
+        return key
+
+    async def run_keys(self, owner: str, **filters: Any) -> list[tuple[int, int]]:
+        """(seq, rev) of the page of runs list_runs would return."""
+        return await self.store.run_keys(owner, **filters)
+
+    async def runs_at(self, owner: str, seqs: Sequence[int]) -> dict[int, Run]:
+        return await self.store.runs_at(owner, seqs)
 
     async def update_extra(self, run: Run, **values: Any) -> Run:
         await self.store.merge_extra(run.id, values)

@@ -47,6 +47,10 @@ class Inputs(ServiceBase):
         case = self.case(run)
         return case.inputs_before(run.extra.get("preprocess")) if case else [NAMELIST]
 
+    def inputs_recorded(self, run: Run) -> bool:
+        """Whether required_inputs(run) reads only the run record, not its namelist."""
+        return run.kind != "wrf" or isinstance(run.extra.get("required_inputs"), list)
+
     def missing_inputs(self, run: Run) -> list[str]:
         input_dir = self.paths(run.id).input
         present = {p.name for p in input_dir.iterdir()} if input_dir.is_dir() else set()

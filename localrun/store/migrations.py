@@ -225,3 +225,18 @@ ACCOUNTS = statements(
 )
 
 MIGRATIONS.append(("0005_accounts", ACCOUNTS))
+
+# rev rises with every change to a run's row, by any writer (this daemon, the CLI, a hand-run
+# sqlite3): what the API renders from a row alone is kept by (seq, rev), so a renewed row is
+# rendered again. "<=" keeps it rising even when a writer puts back an older rev.
+RUN_REV = statements(
+    "ALTER TABLE runs ADD COLUMN rev INTEGER NOT NULL DEFAULT 0",
+    """
+    CREATE TRIGGER runs_rev AFTER UPDATE ON runs FOR EACH ROW WHEN NEW.rev <= OLD.rev
+    BEGIN
+        UPDATE runs SET rev = OLD.rev + 1 WHERE seq = NEW.seq;
+    END
+    """,
+)
+
+MIGRATIONS.append(("0006_run_rev", RUN_REV))

@@ -13,9 +13,11 @@ from localrun import __version__
 from localrun.api.common import (
     boolean,
     decode_cursor,
+    dumps,
     encode_cursor,
     header_token,
     integer,
+    json_bytes,
     json_object,
     json_response,
     multipart_parts,
@@ -23,6 +25,7 @@ from localrun.api.common import (
     service,
 )
 from localrun.api.formats import iso_z, parse_time
+from localrun.api.keys import RENDERED
 from localrun.api.native.openapi import BODIES, document
 from localrun.api.native.shapes import event_json, run_json
 from localrun.config import MAX_CFL_RETRIES as MAX
@@ -45,17 +48,41 @@ async def owner(request: web.Request) -> str:
     return await service(request).owner_of(token)
 
 
+def _wants_events(request: web.Request) -> bool:
+    return request.query.get("events") in {"1", "true", "yes"}
+
+
 async def _run_response(request: web.Request, run: Run, status: int = 200) -> web.Response:
     svc = service(request)
-    events = None
-    if request.query.get("events") in {"1", "true", "yes"}:
-        events = await svc.events(run.owner, run.id)
+    events = await svc.events(run.owner, run.id) if _wants_events(request) else None
     body = run_json(svc, run, events)
     place = await svc.queue_place(run)
     if place is not None:
         body["queue_position"] = place["position"]
         body["queue_reason"] = body["queue_reason"] or place["reason"]
-    return json_response(body, status=status)
+    encoded = dumps(body)
+    if events is None and place is None and _keepable(svc, run):
+        request.app[RENDERED].put((run.seq, run.rev), encoded)
+    return json_bytes(encoded, status)
+
+
+def _keepable(svc: Service, run: Run) -> bool:
+    """Whether run_json(svc, run) depends on the stored row alone (see api.rendered)."""
+    return run.terminal and svc.inputs_recorded(run)
+
+
+async def _run_bodies(request: web.Request, who: str, keys: list[tuple[int, int]]) -> list[bytes]:
+    """The bodies of these runs, in order: kept ones as they are, the others rendered."""
+    rendered = request.app[RENDERED]
+    bodies = {seq: rendered.get((seq, rev)) for seq, rev in keys}
+    missing = [seq for seq, body in bodies.items() if body is None]
+    if missing:
+        svc = service(request)
+        for seq, run in (await svc.runs_at(who, missing)).items():
+            body = bodies[seq] = dumps(run_json(svc, run))
+            if _keepable(svc, run):
+                rendered.put((seq, run.rev), body)
+    return [body for body in bodies.values() if body is not None]  # None: deleted meanwhile
 
 
 @routes.post("/runs")
@@ -103,17 +130,23 @@ async def list_runs(request: web.Request) -> web.Response:
             raise Invalid("created_after must be an ISO-8601 time or epoch seconds") from None
     if "cursor" in query:
         filters["after_seq"] = decode_cursor(query["cursor"])
-    svc = service(request)
-    found = await svc.list_runs(who, limit=limit + 1, **filters)
+    found = await service(request).run_keys(who, limit=limit + 1, **filters)
     page = found[:limit]
-    cursor = encode_cursor(page[-1].seq) if len(found) > limit else None
-    return json_response({"runs": [run_json(svc, r) for r in page], "next_cursor": cursor})
+    cursor = encode_cursor(page[-1][0]) if len(found) > limit else None
+    runs = b",".join(await _run_bodies(request, who, page))
+    return json_bytes(b'{"runs":[' + runs + b'],"next_cursor":' + dumps(cursor) + b"}")
 
 
 @routes.get("/runs/{id}")
 async def get_run(request: web.Request) -> web.Response:
-    run = await service(request).get_run(await owner(request), request.match_info["id"])
-    return await _run_response(request, run)
+    who = await owner(request)
+    svc = service(request)
+    run_id = request.match_info["id"]
+    if not _wants_events(request):
+        body = request.app[RENDERED].get(await svc.run_key(who, run_id))
+        if body is not None:
+            return json_bytes(body)
+    return await _run_response(request, await svc.get_run(who, run_id, launch=False))
 
 
 @routes.delete("/runs/{id}")
