@@ -14,12 +14,12 @@ from localrun.service import Service
 Client = TestClient[Any, Any]
 
 
-def test_rendered_keeps_the_most_recently_used_bodies() -> None:
+def test_rendered_drops_the_oldest_body_first() -> None:
     rendered = Rendered(size=2)
     rendered.put((1, 0), b"a")
     rendered.put((2, 0), b"b")
-    assert rendered.get((1, 0)) == b"a"
-    rendered.put((3, 0), b"c")  # (2, 0) was used least recently
+    rendered.put((1, 0), b"a")  # put again: the newest
+    rendered.put((3, 0), b"c")
     assert rendered.get((2, 0)) is None
     assert rendered.get((1, 0)) == b"a"
     assert rendered.get((3, 0)) == b"c"

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from localrun.api.formats import iso_z
-from localrun.runs import Event, Run, State
+from localrun.runs import TERMINAL, Event, Run, State
 from localrun.service import Service
 
 # every state is shown as its own name
@@ -50,7 +50,7 @@ def run_json(svc: Service, run: Run, events: list[Event] | None = None) -> dict[
         "exit_code": run.exit_code,
         "error": None,
         "required_inputs": svc.required_inputs(run),
-        "missing_inputs": svc.missing_inputs(run) if not run.terminal else [],
+        "missing_inputs": svc.missing_inputs(run) if run.state == State.CREATED else [],
         "stop_requested": run.stop_requested_at is not None,
         "queue_reason": run.extra.get("queue_reason") if run.state == State.QUEUED else None,
         "job": None if run.job_id is None else {"id": run.job_id, "index": run.job_index},
@@ -66,6 +66,16 @@ def run_json(svc: Service, run: Run, events: list[Event] | None = None) -> dict[
     if events is not None:
         body["events"] = [event_json(e) for e in events]
     return body
+
+
+def from_row_alone(svc: Service, run: Run) -> bool:
+    """Whether run_json(svc, run) depends on the stored row alone, and not on the clock or the
+    run's folder, so that its body may be kept (api.rendered). A live run's row changes at
+    every sample: it is rendered each time."""
+    return run.state in KEPT_STATES and svc.inputs_recorded(run)
+
+
+KEPT_STATES = TERMINAL | {State.READY}
 
 
 def progress_json(run: Run) -> dict[str, Any] | None:

@@ -27,7 +27,7 @@ from localrun.api.common import (
 from localrun.api.formats import iso_z, parse_time
 from localrun.api.keys import RENDERED
 from localrun.api.native.openapi import BODIES, document
-from localrun.api.native.shapes import event_json, run_json
+from localrun.api.native.shapes import event_json, from_row_alone, run_json
 from localrun.config import MAX_CFL_RETRIES as MAX
 from localrun.errors import Invalid
 from localrun.runs import Run, State
@@ -61,14 +61,9 @@ async def _run_response(request: web.Request, run: Run, status: int = 200) -> we
         body["queue_position"] = place["position"]
         body["queue_reason"] = body["queue_reason"] or place["reason"]
     encoded = dumps(body)
-    if events is None and place is None and _keepable(svc, run):
+    if events is None and place is None and from_row_alone(svc, run):
         request.app[RENDERED].put((run.seq, run.rev), encoded)
     return json_bytes(encoded, status)
-
-
-def _keepable(svc: Service, run: Run) -> bool:
-    """Whether run_json(svc, run) depends on the stored row alone (see api.rendered)."""
-    return run.terminal and svc.inputs_recorded(run)
 
 
 async def _run_bodies(request: web.Request, who: str, keys: list[tuple[int, int]]) -> list[bytes]:
@@ -80,7 +75,7 @@ async def _run_bodies(request: web.Request, who: str, keys: list[tuple[int, int]
         svc = service(request)
         for seq, run in (await svc.runs_at(who, missing)).items():
             body = bodies[seq] = dumps(run_json(svc, run))
-            if _keepable(svc, run):
+            if from_row_alone(svc, run):
                 rendered.put((seq, run.rev), body)
     return [body for body in bodies.values() if body is not None]  # None: deleted meanwhile
 
