@@ -26,6 +26,7 @@ import psutil
 from localrun.executor.base import Exited, LaunchRequest, Sample
 from localrun.executor.environment import run_environment
 from localrun.executor.local.command import run_argv, status_from_file, wrapped
+from localrun.executor.local.ptable import ProcessTable
 from localrun.executor.local.sandbox import Sandbox
 from localrun.executor.local.scratch import remove_scratch
 
@@ -64,6 +65,7 @@ class LocalExecutor:
         self._procs: dict[int, psutil.Process] = {}
         self._requests: dict[int, LaunchRequest] = {}
         self._tree: dict[int, dict[int, psutil.Process]] = {}
+        self._table = ProcessTable()
         self._leftovers_since: dict[int, float] = {}
         self._created: dict[int, float] = {}
         self._pidfds: dict[int, tuple[int, asyncio.AbstractEventLoop]] = {}  # event loop only
@@ -252,15 +254,17 @@ class LocalExecutor:
         if root is None:
             return Sample(alive=False)
         known = self._tree.setdefault(pid, {})
-        try:
-            members = [root, *root.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return Sample(alive=False)
+        members: list[int | psutil.Process] = [root, *self._table.descendants(pid)]
         cpu, rss, count = 0.0, 0, 0
         current: dict[int, psutil.Process] = {}
-        for proc in members:
-            proc = known.get(proc.pid, proc)
+        for member in members:
             try:
+                if isinstance(member, int):
+                    proc = known.get(member) or psutil.Process(member)
+                    if proc.create_time() < root.create_time():  # a pid used again
+                        continue
+                else:
+                    proc = member
                 cpu += proc.cpu_percent(None)
                 rss += proc.memory_info().rss
                 count += 1

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+import subprocess
+import time
+
+from localrun.executor.local.ptable import FRESH_S, ProcessTable
+
+
+def test_descendants_walk_the_snapshot_parents_first_and_read_proc_once_per_tick() -> None:
+    reads: list[float] = []
+    now = [100.0]
+    tree = {1: [10, 11], 10: [20], 20: [10], 11: []}  # 20 -> 10 again: a loop is walked once
+
+    def read() -> dict[int, list[int]]:
+        reads.append(now[0])
+        return tree
+
+    table = ProcessTable(read, clock=lambda: now[0])
+    assert table.descendants(1) == [10, 11, 20]
+    assert table.descendants(10) == [20]
+    assert table.descendants(99) == []
+    assert reads == [100.0]
+    now[0] += FRESH_S * 2
+    assert table.descendants(11) == []
+    assert len(reads) == 2
+    table.forget()
+    table.descendants(1)
+    assert len(reads) == 3
+
+
+def test_descendants_of_a_real_process_tree() -> None:
+    proc = subprocess.Popen(["sh", "-c", "sleep 30 & sleep 30 & wait"])
+    try:
+        table = ProcessTable()
+        deadline = time.monotonic() + 10
+        found: list[int] = []
+        while time.monotonic() < deadline and len(found) < 2:
+            table.forget()
+            found = table.descendants(proc.pid)
+            time.sleep(0.05)
+        assert len(found) == 2
+        assert proc.pid not in found
+    finally:
+        subprocess.run(["pkill", "-P", str(proc.pid)], check=False)
+        proc.kill()
+        proc.wait()
