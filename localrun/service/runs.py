@@ -3,25 +3,107 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import threading
 import time
 import uuid
+from collections import OrderedDict
+from pathlib import Path
 from typing import Any
 
 from localrun import files, runs
 from localrun.commands import declared_ranks
+from localrun.config import Settings
 from localrun.errors import Conflict, Forbidden, Invalid
 from localrun.runs import Event, Run, State, StopReason
 from localrun.service.base import NAMELIST
 from localrun.service.inputs import Inputs
 from localrun.service.versions import SIMULATOR
-from localrun.wrf.checks import check_case
+from localrun.store import Store
+from localrun.supervisor import Supervisor
+from localrun.wrf.checks import Problem, check_case
 
 PREPROCESSORS = ("ideal", "real")
 
 NOT_STARTED = frozenset({State.CREATED, State.READY})
+CHECKS_KEPT = 256  # pre-start check results remembered, the least recently used dropped
+
+log = logging.getLogger(__name__)
+
+
+class CaseChecks:
+    """The pre-start check's results, by what they were computed from: the run's input
+    folder as it is (each entry's name, inode, size, times, mode), the cores and the
+    pre-processing step. Any change to an input, an upload included (written under a new
+    inode and renamed), makes a new key, so a result is never reused for other inputs.
+
+    It is filled when a run becomes ready, so that its start does not open wrfinput files
+    (tens of ms for netCDF's metadata) nor parse the namelist again. Used from threads."""
+
+    def __init__(self, kept: int = CHECKS_KEPT) -> None:
+        self.kept = kept
+        self._results: OrderedDict[tuple[Any, ...], tuple[Problem, ...]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.computed = 0  # how many checks ran (the rest were remembered)
+
+    def problems(self, inputs: Path, cores: int, preprocess: str | None) -> list[Problem]:
+        key = (str(inputs), cores, preprocess, folder_signature(inputs))
+        with self._lock:
+            found = self._results.get(key)
+            if found is not None:
+                self._results.move_to_end(key)
+                return list(found)
+        text = (inputs / NAMELIST).read_text(errors="replace")
+        problems = check_case(text, cores=cores, inputs_dir=inputs, preprocess=preprocess)
+        with self._lock:
+            self.computed += 1
+            self._results[key] = tuple(problems)
+            while len(self._results) > self.kept:
+                self._results.popitem(last=False)
+        return problems
+
+
+def folder_signature(folder: Path) -> tuple[tuple[Any, ...], ...]:
+    """What identifies the folder's entries as they are now; a check read after this was
+    taken is stored under it, so a change meanwhile only makes the next lookup miss."""
+    entries = []
+    with os.scandir(folder) as found:
+        for entry in found:
+            info = entry.stat(follow_symlinks=False)
+            entries.append(
+                (
+                    entry.name,
+                    info.st_ino,
+                    info.st_size,
+                    info.st_mtime_ns,
+                    info.st_ctime_ns,
+                    info.st_mode,
+                )
+            )
+    return tuple(sorted(entries))
 
 
 class Runs(Inputs):
+    case_checks: CaseChecks
+
+    def __init__(self, settings: Settings, store: Store, supervisor: Supervisor) -> None:
+        super().__init__(settings, store, supervisor)
+        self.case_checks = CaseChecks()
+
+    async def refresh_readiness(self, run_id: str) -> Run:
+        """Also, for a WRF run that is ready, the pre-start check on its own cores, kept for
+        its start (see CaseChecks); an error here is the start's to report."""
+        run = await super().refresh_readiness(run_id)
+        if run.state == State.READY and run.kind == "wrf":
+            preprocess = run.extra.get("preprocess")
+            inputs = self.paths(run.id).input
+            try:
+                await asyncio.to_thread(self.case_checks.problems, inputs, run.cores, preprocess)
+            except Exception:
+                log.debug("run %s: the pre-start check failed before its start", run.id)
+        return run
+
     async def create_run(
         self,
         owner: str,
@@ -194,11 +276,8 @@ class Runs(Inputs):
         """Refuse, before any core is spent, what WRF would refuse at start-up."""
         if run.kind != "wrf":
             return
-        paths = self.paths(run.id)
-        text = (paths.input / NAMELIST).read_text(errors="replace")
-        problems = check_case(
-            text, cores=cores, inputs_dir=paths.input, preprocess=run.extra.get("preprocess")
-        )
+        inputs = self.paths(run.id).input
+        problems = self.case_checks.problems(inputs, cores, run.extra.get("preprocess"))
         if problems:
             message = "; ".join(p.message for p in problems)
             hints = [p.hint for p in problems if p.hint]
