@@ -6,21 +6,27 @@ kept for a fraction of a tick, serves the whole tick."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
-import psutil
-
-FRESH_S = 0.2  # a tick samples every run within milliseconds; a new process waits one tick
+FRESH_S = 0.5  # a tick samples every run within a fraction of it; a new process waits a tick
 
 
-def read_parents() -> dict[int, list[int]]:
-    """Each process's children, from /proc."""
+def read_parents(proc: str = "/proc") -> dict[int, list[int]]:
+    """Each process's children, from the fourth field of /proc/<pid>/stat (psutil's
+    process_iter builds and checks a Process object per process: four times the cost)."""
     children: dict[int, list[int]] = {}
-    for proc in psutil.process_iter(["ppid"]):
-        parent = proc.info.get("ppid")
-        if parent is not None:
-            children.setdefault(parent, []).append(proc.pid)
+    for name in os.listdir(proc):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"{proc}/{name}/stat", "rb") as stat:
+                data = stat.read()
+        except OSError:  # it ended meanwhile
+            continue
+        fields = data[data.rfind(b")") + 2 :].split(b" ", 2)  # the name may hold ")" or " "
+        children.setdefault(int(fields[1]), []).append(int(name))
     return children
 
 
