@@ -4,7 +4,9 @@ Seeds --runs runs as status_throughput does, builds the app with init_app, and s
 requests of one path through aiohttp's test client (the client's own work is in the profile too,
 under aiohttp.client). Prints the top functions by cumulative and by own time.
 
-python benchmarks/profile_status.py [--runs 10000] [--requests 300] [--path list|get]
+python benchmarks/profile_status.py [--runs 10000] [--requests 300] [--path list|get|cloudrun|rescale]
+
+cloudrun and rescale make one run of that family (created, not started) and ask for it.
 """
 
 from __future__ import annotations
@@ -24,11 +26,24 @@ from localrun.app import init_app
 from localrun.config import Settings
 
 
+RESCALE_JOB = {
+    "name": "t",
+    "jobanalyses": [
+        {
+            "analysis": {"code": "user_included", "version": "1"},
+            "command": "true",
+            "hardware": {"coreType": "onyx", "coresPerSlot": 1, "cores": 1},
+            "inputFiles": [],
+        }
+    ],
+}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--path", choices=["list", "get"], default="list")
+    parser.add_argument("--path", choices=["list", "get", "cloudrun", "rescale"], default="list")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="localrun-prof-") as tmp:
         data = Path(tmp) / "data"
@@ -45,6 +60,13 @@ async def main() -> None:
         await client.start_server()
         headers = {"Authorization": f"Bearer {token}"}
         try:
+            if args.path == "cloudrun":
+                made = await client.post("/v1/runs", json={"model": "wrf"}, headers=headers)
+                path = f"/v1/runs/{(await made.json())['id']}"
+            if args.path == "rescale":
+                headers = {"Authorization": f"Token {token}"}
+                made = await client.post("/api/v2/jobs/", json=RESCALE_JOB, headers=headers)
+                path = f"/api/v2/jobs/{(await made.json())['id']}/"
             for _ in range(20):
                 (await client.get(path, headers=headers)).release()
             profile = cProfile.Profile()

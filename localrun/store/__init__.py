@@ -547,12 +547,11 @@ class Store:
         return StoredFile(**dict(row))
 
     async def files(self, run_id: str, kind: str | None = None) -> list[StoredFile]:
+        """On the reader: a keyed lookup that Cloudrun's status polls make twice."""
         if kind is None:
-            rows = await self._db.execute_fetchall(
-                "SELECT * FROM files WHERE run_id = ? ORDER BY id", (run_id,)
-            )
+            rows = self._read("SELECT * FROM files WHERE run_id = ? ORDER BY id", (run_id,))
         else:
-            rows = await self._db.execute_fetchall(
+            rows = self._read(
                 "SELECT * FROM files WHERE run_id = ? AND kind = ? ORDER BY id", (run_id, kind)
             )
         return [StoredFile(**dict(r)) for r in rows]

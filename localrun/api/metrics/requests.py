@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -13,6 +14,7 @@ from localrun.api.common import Handler
 from localrun.api.keys import SERVICE
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+MAX_SERIES = 4096  # remembered label sets; methods and statuses are few, routes are fixed
 TICK_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
@@ -50,6 +52,7 @@ class RequestMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self._children: dict[tuple[Any, ...], tuple[Any, Any]] = {}
         self.ticks = Histogram(
             "localrun_supervisor_tick_seconds",
             "Time of one supervisor tick (sampling, log reading, scheduling).",
@@ -69,10 +72,25 @@ class RequestMetrics:
             status = exc.status
             raise
         finally:
-            family = family_of(request.match_info.handler)
-            route = route_of(request)
-            self.requests.labels(family, route, request.method, str(status)).inc()
-            self.latency.labels(family, route).observe(time.perf_counter() - started)
+            count, latency = self._series(request, status)
+            count.inc()
+            latency.observe(time.perf_counter() - started)
+
+    def _series(self, request: web.Request, status: int) -> tuple[Any, Any]:
+        """The request's counter and histogram, looked up once per handler, route, method and
+        status (labels() validated and locked at every request: a tenth of a status poll)."""
+        match = request.match_info
+        key = (match.handler, match.route.resource, request.method, status)
+        found = self._children.get(key)
+        if found is None:
+            family, route = family_of(match.handler), route_of(request)
+            found = (
+                self.requests.labels(family, route, request.method, str(status)),
+                self.latency.labels(family, route),
+            )
+            if len(self._children) < MAX_SERIES:
+                self._children[key] = found
+        return found
 
     async def time_ticks(self, app: web.Application) -> None:
         """Times every tick of the supervisor the runtime context started, by wrapping its
