@@ -457,8 +457,8 @@ TIMING = re.compile(rb"Timing for main: time (\S+) on domain +1:")
 
 
 def freshness_row(args: argparse.Namespace) -> None:
-    with (
-        Daemon(cores=2, poll_interval_s=1.0, sim_speed=0.5) as daemon,
+    with (  # 3 cores: the WRF run's 2 and the Wherobots run's 1 (which mostly sleeps)
+        Daemon(cores=3, poll_interval_s=1.0, sim_speed=0.5) as daemon,
         temp_dir("localrun-bench-") as root,
     ):
         daemon.start()
@@ -512,7 +512,24 @@ def freshness_row(args: argparse.Namespace) -> None:
                     delivered.setdefault(line, now)
                 offset = chunk["next_offset"]
 
-        threads = [threading.Thread(target=t) for t in (watch_file, poll_api, follow_logs)]
+        wherobots = wherobots_ticker(daemon, args.window + 5)
+        cursor_delays: list[float] = []
+
+        def follow_cursor() -> None:
+            http = Http(daemon.url, {"X-API-Key": daemon.token})
+            cursor = 0
+            while not stop.is_set():
+                page = http.json("GET", f"/runs/{wherobots}/logs?cursor={cursor}&size=1000")
+                now = time.time()
+                for item in page["items"]:
+                    if item["raw"].startswith("tick "):
+                        cursor_delays.append(now - float(item["raw"].split()[1]))
+                cursor = page["next_page"]
+                time.sleep(0.01)
+
+        threads = [
+            threading.Thread(target=t) for t in (watch_file, poll_api, follow_logs, follow_cursor)
+        ]
         for thread in threads:
             thread.start()
         time.sleep(args.window)
@@ -545,6 +562,50 @@ def freshness_row(args: argparse.Namespace) -> None:
             "",
         ),
     )
+    if not cursor_delays:
+        raise RuntimeError("no line of the Wherobots run came through its log cursor")
+    add(
+        "freshness",
+        Row(
+            f"Wherobots run prints a line -> its log cursor gives it ({len(cursor_delays)} lines)",
+            f"median {median(cursor_delays) * 1000:.0f} ms, "
+            f"p90 {percentile(cursor_delays, 90) * 1000:.0f}",
+            "cursor polled every 10 ms",
+            "",
+            "",
+        ),
+    )
+
+
+TICKER = """
+import sys, time
+end = time.time() + float(sys.argv[1])
+while time.time() < end:
+    print(f"tick {time.time():.6f}", flush=True)
+    time.sleep(0.05)
+"""
+
+
+def wherobots_ticker(daemon: Daemon, seconds: float) -> str:
+    """A running Wherobots run of a script that prints its clock every 50 ms (the same clock
+    as this process's: one machine)."""
+    from localrun.files import safe_filename
+
+    script = daemon.data_dir / "objects" / safe_filename("bench") / "bench" / "ticker.py"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(TICKER)
+    http = Http(daemon.url, {"X-API-Key": daemon.token})
+    body = {
+        "name": "localrun-freshness",
+        "runPython": {"uri": "s3://localrun/bench/bench/ticker.py", "args": [str(seconds)]},
+    }
+    made = http.json("POST", "/runs?region=aws-us-west-2", body)
+    deadline = time.monotonic() + 60
+    while http.json("GET", f"/runs/{made['id']}")["status"] != "RUNNING":
+        if time.monotonic() > deadline:
+            raise RuntimeError("the Wherobots run did not start in 60 s")
+        time.sleep(0.05)
+    return str(made["id"])
 
 
 # Galaxy Pulsar

@@ -4,7 +4,8 @@ Seeds --runs runs as status_throughput does, builds the app with init_app, and s
 requests of one path through aiohttp's test client (the client's own work is in the profile too,
 under aiohttp.client). Prints the top functions by cumulative and by own time.
 
-python benchmarks/profile_status.py [--runs 10000] [--requests 300] [--path list|get|cloudrun|rescale]
+python benchmarks/profile_status.py [--runs 10000] [--requests 300]
+    [--path list|get|cloudrun|rescale]
 
 cloudrun and rescale make one run of that family (created, not started) and ask for it.
 """
@@ -24,7 +25,6 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from localrun.app import init_app
 from localrun.config import Settings
-
 
 RESCALE_JOB = {
     "name": "t",
