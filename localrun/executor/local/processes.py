@@ -85,10 +85,20 @@ class LocalExecutor:
     def command(self, request: LaunchRequest) -> list[str]:
         return run_argv(request, self.mpirun)
 
-    def _full_argv(self, request: LaunchRequest) -> list[str]:
+    def _full_argv(self, request: LaunchRequest, new_session: bool = False) -> list[str]:
         """What is spawned: the command in the launch wrapper, in the sandbox if there is one."""
-        sandbox = None if self.sandbox is None else self.sandbox.argv(request)
+        sandbox = None
+        if self.sandbox is not None:
+            sandbox = self.sandbox.argv(request, new_session=new_session)
         return wrapped(self.command(request), request.exit_file, sandbox)
+
+    def _spawned_as(self, request: LaunchRequest) -> list[list[str]]:
+        """The command lines a run of the request may have: this version's and, sandboxed, the
+        one versions before it spawned (bwrap with --new-session)."""
+        found = [self._full_argv(request)]
+        if self.sandbox is not None:
+            found.append(self._full_argv(request, new_session=True))
+        return found
 
     def describe(self, ref: str) -> str:
         return f"pid {Pid.parse(ref).pid}"
@@ -146,12 +156,12 @@ class LocalExecutor:
         return await self._off_loop(self._adopt, Pid.parse(ref), request)
 
     def _adopt(self, handle: Pid, request: LaunchRequest) -> bool:
-        expected = self._full_argv(request)
+        expected = self._spawned_as(request)
         try:
             proc = psutil.Process(handle.pid)
             same = (
                 abs(proc.create_time() - handle.create_time) < CREATE_TIME_TOLERANCE_S
-                and proc.cmdline() == expected
+                and proc.cmdline() in expected
                 and proc.status() != psutil.STATUS_ZOMBIE
             )
         except (psutil.NoSuchProcess, psutil.AccessDenied):
@@ -167,9 +177,9 @@ class LocalExecutor:
         return await self._off_loop(self._find, request)
 
     def _find(self, request: LaunchRequest) -> str | None:
-        expected = self._full_argv(request)
+        expected = self._spawned_as(request)
         for proc in psutil.process_iter(["cmdline", "cwd", "create_time"]):
-            if proc.info["cmdline"] == expected and proc.info["cwd"] == request.work_dir:
+            if proc.info["cmdline"] in expected and proc.info["cwd"] == request.work_dir:
                 return Pid(proc.pid, proc.info["create_time"]).ref()
         return None
 
