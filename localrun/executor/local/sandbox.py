@@ -40,8 +40,8 @@ class Sandbox:
         No --new-session: the executor spawns bwrap in a session of its own, with no
         controlling terminal (the terminal injection --new-session guards against needs one),
         and a second setsid() is paid by every launch: measured at 0.02 ms on an idle host and
-        4-25 ms on a busy one (this 2-core machine under other work). new_session=True gives the options as earlier versions wrote them, to
-        recognise their runs after an upgrade."""
+        4-25 ms on a busy one (this 2-core machine under other work). new_session=True gives
+        the options as earlier versions wrote them, to recognise their runs after an upgrade."""
         root = str(Path(request.work_dir).parent)
         args = [self.bwrap, "--tmpfs", "/tmp", "--proc", "/proc", "--dev", "/dev"]
         for top in MERGED_USR:
