@@ -5,9 +5,9 @@ requests of one path through aiohttp's test client (the client's own work is in 
 under aiohttp.client). Prints the top functions by cumulative and by own time.
 
 python benchmarks/profile_status.py [--runs 10000] [--requests 300]
-    [--path list|get|cloudrun|rescale]
+    [--path list|get|cloudrun|rescale|statuses]
 
-cloudrun and rescale make one run of that family (created, not started) and ask for it.
+cloudrun, rescale and statuses make one run of that family (created, not started) and ask for it.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--path", choices=["list", "get", "cloudrun", "rescale"], default="list")
+    parser.add_argument("--path", choices=["list", "get", "cloudrun", "rescale", "statuses"], default="list")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="localrun-prof-") as tmp:
         data = Path(tmp) / "data"
@@ -63,10 +63,12 @@ async def main() -> None:
             if args.path == "cloudrun":
                 made = await client.post("/v1/runs", json={"model": "wrf"}, headers=headers)
                 path = f"/v1/runs/{(await made.json())['id']}"
-            if args.path == "rescale":
+            if args.path in ("rescale", "statuses"):
                 headers = {"Authorization": f"Token {token}"}
                 made = await client.post("/api/v2/jobs/", json=RESCALE_JOB, headers=headers)
                 path = f"/api/v2/jobs/{(await made.json())['id']}/"
+                if args.path == "statuses":
+                    path += "statuses/"
             for _ in range(20):
                 (await client.get(path, headers=headers)).release()
             profile = cProfile.Profile()

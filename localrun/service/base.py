@@ -13,7 +13,7 @@ from localrun import files
 from localrun.config import Settings
 from localrun.errors import NotFound
 from localrun.executor.local import machine, mpi
-from localrun.runs import Run
+from localrun.runs import Event, Run
 from localrun.service.versions import SIMULATOR, newest_first, resolve
 from localrun.store import Store
 from localrun.supervisor import Supervisor
@@ -58,6 +58,10 @@ class ServiceBase:
         if key is None:
             raise NotFound(f"no run {run_id}")
         return key
+
+    async def events_of(self, run: Run) -> list[Event]:
+        """The events of a run the caller holds already (its owner checked)."""
+        return await self.store.events(run.id)
 
     async def run_keys(self, owner: str, **filters: Any) -> list[tuple[int, int]]:
         """(seq, rev) of the page of runs list_runs would return."""

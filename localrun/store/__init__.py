@@ -654,11 +654,11 @@ class Store:
         return [(str(r[0]), str(r[1])) for r in rows]
 
     async def job_runs(self, job_id: str) -> list[Run]:
-        rows = await self._db.execute_fetchall(
+        """On the reader, like a page of runs: Rescale's status polls ask for it."""
+        return self._read_runs(
             f"SELECT {_COLUMNS_BUT_LAUNCH} FROM runs WHERE job_id = ? ORDER BY job_index",
             (job_id,),
         )
-        return [_run(r) for r in rows]
 
     async def job_run(self, job_id: str, index: int, owner: str) -> Run | None:
         row = await self._one(

@@ -7,7 +7,13 @@ from typing import Any
 
 from aiohttp import web
 
-from localrun.api.common import Handler, numbered_page, owner_by_header, with_and_without_slash
+from localrun.api.common import (
+    Handler,
+    json_response,
+    numbered_page,
+    owner_by_header,
+    with_and_without_slash,
+)
 
 V2 = "/api/v2"
 SEED = "/api"  # seed 002's root, where the runs of a job and file contents also answer
@@ -35,4 +41,4 @@ async def owner(request: web.Request) -> str:
 
 def listing(request: web.Request, items: Sequence[dict[str, Any]]) -> web.Response:
     results, envelope = numbered_page(request, items, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
-    return web.json_response({**envelope, "results": results})
+    return json_response({**envelope, "results": results})

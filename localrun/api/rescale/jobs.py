@@ -26,7 +26,14 @@ from typing import Any
 
 from aiohttp import web
 
-from localrun.api.common import json_object, multipart_parts, part_chunks, root, service
+from localrun.api.common import (
+    json_object,
+    json_response,
+    multipart_parts,
+    part_chunks,
+    root,
+    service,
+)
 from localrun.api.formats import iso_z
 from localrun.api.rescale.common import FAMILY, listing, owner, route
 from localrun.api.rescale.job_spec import CORE_TYPE, USER_INCLUDED, WRF, job_request
@@ -66,7 +73,7 @@ async def api_root(request: web.Request) -> web.Response:
     await owner(request)
     base = str(request.url.with_path(root(request) + "/").with_query(None))
     names = ("analyses", "coretypes", "files", "jobs")
-    return web.json_response({name: f"{base}{name}/" for name in names})
+    return json_response({name: f"{base}{name}/" for name in names})
 
 
 @route("GET", "/analyses")
@@ -108,7 +115,7 @@ async def upload(request: web.Request) -> web.Response:
             await part.release()
     if stored is None:
         raise Invalid("the upload holds no file: send it in the multipart field 'file'")
-    return web.json_response(upload_json(stored), status=201)
+    return json_response(upload_json(stored), status=201)
 
 
 async def file_json(svc: Service, who: str, stored: StoredFile) -> dict[str, Any]:
@@ -125,7 +132,7 @@ async def get_file(request: web.Request) -> web.Response:
     who = await owner(request)
     svc = service(request)
     stored = await svc.owned_file(who, request.match_info["id"])
-    return web.json_response(await file_json(svc, who, stored))
+    return json_response(await file_json(svc, who, stored))
 
 
 @route("GET", "/files/{id}/contents", seed=True)
@@ -141,8 +148,8 @@ async def file_contents(request: web.Request) -> web.FileResponse:
 # jobs
 
 
-async def statuses_of(svc: Service, who: str, runs: list[Run]) -> list[dict[str, Any]]:
-    return job_statuses([(run, await svc.events(who, run.id)) for run in runs])
+async def statuses_of(svc: Service, runs: list[Run]) -> list[dict[str, Any]]:
+    return job_statuses([(run, await svc.events_of(run)) for run in runs])
 
 
 async def job_json(svc: Service, job: Job) -> dict[str, Any]:
@@ -154,7 +161,7 @@ async def job_json(svc: Service, job: Job) -> dict[str, Any]:
             inputs.append(upload_json(await svc.owned_file(job.owner, file_id)))
         except NotFound:
             inputs.append({"id": file_id})
-    newest = (await statuses_of(svc, job.owner, runs))[0]
+    newest = (await statuses_of(svc, runs))[0]
     return {
         "id": job.id,
         "name": job.name,
@@ -194,7 +201,7 @@ async def create_job(request: web.Request) -> web.Response:
     who = await owner(request)
     svc = service(request)
     job, _ = await svc.create_job(who, FAMILY, **job_request(svc, await json_object(request)))
-    return web.json_response(await job_json(svc, job), status=201)
+    return json_response(await job_json(svc, job), status=201)
 
 
 @route("GET", "/jobs/{job}")
@@ -202,19 +209,19 @@ async def get_job(request: web.Request) -> web.Response:
     who = await owner(request)
     svc = service(request)
     job = await svc.get_job(who, request.match_info["job"])
-    return web.json_response(await job_json(svc, job))
+    return json_response(await job_json(svc, job))
 
 
 @route("POST", "/jobs/{job}/submit")
 async def submit_job(request: web.Request) -> web.Response:
     await service(request).submit_job(await owner(request), request.match_info["job"])
-    return web.json_response({}, status=200)
+    return json_response({}, status=200)
 
 
 @route("POST", "/jobs/{job}/stop")
 async def stop_job(request: web.Request) -> web.Response:
     await service(request).stop_job(await owner(request), request.match_info["job"])
-    return web.json_response({})
+    return json_response({})
 
 
 @route("GET", "/jobs/{job}/statuses")
@@ -222,7 +229,7 @@ async def job_statuses_view(request: web.Request) -> web.Response:
     who = await owner(request)
     svc = service(request)
     job = await svc.job_runs(who, request.match_info["job"])
-    return listing(request, await statuses_of(svc, who, job))
+    return listing(request, await statuses_of(svc, job))
 
 
 @route("GET", "/jobs/{job}/files", seed=True)

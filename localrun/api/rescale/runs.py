@@ -23,7 +23,7 @@ from urllib.parse import quote
 from aiohttp import web
 
 from localrun import files
-from localrun.api.common import integer, root, service
+from localrun.api.common import integer, json_response, root, service
 from localrun.api.rescale.common import both_routes, listing, owner, route
 from localrun.api.rescale.shapes import LAUNCHER_LOGS, output_json, run_json
 from localrun.runs import Run
@@ -51,14 +51,14 @@ async def list_runs(request: web.Request) -> web.Response:
 async def get_run(request: web.Request) -> web.Response:
     _, run = await job_run(request)
     outputs = await service(request).output_files(run, LAUNCHER_LOGS)
-    return web.json_response(run_json(run, outputs))
+    return json_response(run_json(run, outputs))
 
 
 @route("POST", RUN + "/stop", seed=True)
 async def stop_run(request: web.Request) -> web.Response:
     who, run = await job_run(request)
     await service(request).stop(who, run.id)
-    return web.json_response({})
+    return json_response({})
 
 
 @route("POST", RUN + "/snapshot", seed=True)
@@ -71,7 +71,7 @@ async def snapshot(request: web.Request) -> web.Response:
         "lastSnapshotID": str(stored.id),
         "reason": f"Snapshot taken: {stored.name} ({stored.size} bytes)",
     }
-    return web.json_response(body)
+    return json_response(body)
 
 
 @route("GET", RUN + "/files", seed=True)
@@ -89,7 +89,7 @@ async def directory_contents(request: web.Request) -> web.Response:
     info = request.match_info
     base = f"{root(request)}/jobs/{info['job']}/runs/{info['run']}/tail/"
     entries = service(request).work_entries(run)
-    return web.json_response([{"path": e.path, "resource": base + quote(e.path)} for e in entries])
+    return json_response([{"path": e.path, "resource": base + quote(e.path)} for e in entries])
 
 
 @both_routes.get(RUN + "/tail/{path:.+}")
@@ -103,4 +103,4 @@ async def tail(request: web.Request) -> web.StreamResponse:
     count = min(integer(request.query["lines"], "lines", 0), MAX_LINES)
     kind = await asyncio.to_thread(files.file_kind, path)
     lines = await asyncio.to_thread(files.tail_lines, path, count)
-    return web.json_response({"fileType": f"{relpath}: {kind}", "lines": lines})
+    return json_response({"fileType": f"{relpath}: {kind}", "lines": lines})

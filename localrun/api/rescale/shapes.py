@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from localrun.api.common import json_response
 from localrun.api.formats import iso_z
 from localrun.runs import Event, Job, Run, State, StopReason, StoredFile
 
@@ -46,7 +47,7 @@ _ENDINGS = {
 
 
 def render_error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"detail": message}, status=status)
+    return json_response({"detail": message}, status=status)
 
 
 # statuses
