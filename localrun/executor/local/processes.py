@@ -234,24 +234,25 @@ class LocalExecutor:
         now, and whatever is still in the wrapper's process group (orphans included)."""
         found: dict[int, psutil.Process] = dict(self._tree.get(pid, {}))
         root = self._procs.get(pid)
+        self._table.forget()
         if root is not None:
             found.setdefault(root.pid, root)
-            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-                for proc in root.children(recursive=True):
-                    found.setdefault(proc.pid, proc)
+            for child in self._table.descendants(pid):
+                with contextlib.suppress(psutil.Error):
+                    found.setdefault(child, psutil.Process(child))
         created = self._created.get(pid, 0.0) - CREATE_TIME_TOLERANCE_S
         request = self._requests.get(pid)
         marker = None if request is None else request.env.get(RUN_MARKER)
-        for proc in psutil.process_iter():
-            if proc.pid in found or proc.pid == os.getpid():
+        for other, stat in self._table.started_since(created).items():
+            if other in found or other == os.getpid():
                 continue
-            with contextlib.suppress(ProcessLookupError, psutil.Error):
-                if proc.create_time() < created:
-                    continue
-                if os.getpgid(proc.pid) == pid or (
-                    marker is not None and proc.environ().get(RUN_MARKER) == marker
-                ):
-                    found[proc.pid] = proc
+            with contextlib.suppress(psutil.Error):
+                if stat.group == pid:
+                    found[other] = psutil.Process(other)
+                elif marker is not None:
+                    proc = psutil.Process(other)
+                    if proc.environ().get(RUN_MARKER) == marker:
+                        found[other] = proc
         self._tree[pid] = found
         return list(found.values())
 

@@ -7,22 +7,23 @@ from pathlib import Path
 
 import psutil
 
-from localrun.executor.local.ptable import FRESH_S, ProcessTable, read_parents
+from localrun.executor.local.ptable import FRESH_S, ProcessTable, Stat, read_table
 
 
 def test_descendants_walk_the_snapshot_parents_first_and_read_proc_once_per_tick() -> None:
     reads: list[float] = []
     now = [100.0]
-    tree = {1: [10, 11], 10: [20], 20: [10], 11: []}  # 20 -> 10 again: a loop is walked once
+    parents = {10: 1, 11: 1, 20: 10, 30: 20}
 
-    def read() -> dict[int, list[int]]:
+    def read() -> dict[int, Stat]:
         reads.append(now[0])
-        return tree
+        return {pid: Stat(parent, pid, float(pid)) for pid, parent in parents.items()}
 
     table = ProcessTable(read, clock=lambda: now[0])
-    assert table.descendants(1) == [10, 11, 20]
-    assert table.descendants(10) == [20]
+    assert table.descendants(1) == [10, 11, 20, 30]
+    assert table.descendants(10) == [20, 30]
     assert table.descendants(99) == []
+    assert sorted(table.started_since(20.0)) == [20, 30]
     assert reads == [100.0]
     now[0] += FRESH_S * 2
     assert table.descendants(11) == []
@@ -50,21 +51,30 @@ def test_descendants_of_a_real_process_tree() -> None:
         proc.wait()
 
 
-def test_read_parents_reads_names_with_spaces_and_parentheses(tmp_path: Path) -> None:
+def test_read_table_reads_names_with_spaces_and_parentheses(tmp_path: Path) -> None:
+    rest = " ".join(["0"] * 16)  # fields 6 to 21, between pgrp and starttime
     for pid, stat in {
-        "7": b"7 (a) b) S 3 7 7 0",
-        "8": b"8 (sh) R 7 8 8 0",
-        "9": b"9 (x y) S 7 9 9 0",
+        "7": f"7 (a) b) S 3 7 {rest} 250 9",
+        "8": f"8 (sh) R 7 7 {rest} 300 9",
+        "9": f"9 (x y) S 7 9 {rest} 100 9",
     }.items():
         (tmp_path / pid).mkdir()
-        (tmp_path / pid / "stat").write_bytes(stat)
+        (tmp_path / pid / "stat").write_text(stat)
     (tmp_path / "self").mkdir()
     (tmp_path / "10").mkdir()  # ended between the listing and the read
-    found = read_parents(str(tmp_path))
-    assert {parent: sorted(children) for parent, children in found.items()} == {3: [7], 7: [8, 9]}
+    (tmp_path / "11").mkdir()
+    (tmp_path / "11" / "stat").write_text("11 (cut")
+    ticks = os.sysconf("SC_CLK_TCK")
+    assert read_table(str(tmp_path), booted=1000.0) == {
+        7: Stat(3, 7, 1000.0 + 250 / ticks),
+        8: Stat(7, 7, 1000.0 + 300 / ticks),
+        9: Stat(7, 9, 1000.0 + 100 / ticks),
+    }
 
 
-def test_read_parents_agrees_with_psutil() -> None:
-    mine = os.getpid()
-    assert mine in read_parents()[os.getppid()]
-    assert {p.pid for p in psutil.Process().children()} <= set(read_parents().get(mine, []))
+def test_read_table_agrees_with_psutil() -> None:
+    me = psutil.Process()
+    found = read_table()[me.pid]
+    assert found.parent == os.getppid()
+    assert found.group == os.getpgid(0)
+    assert abs(found.created - me.create_time()) < 0.05
