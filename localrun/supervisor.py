@@ -70,6 +70,7 @@ class Supervisor:
         self.ended: list[Callable[[Run], Awaitable[None]]] = []  # called once per run that ends
         self.started: list[Callable[[], Awaitable[None]]] = []  # called after adoption at start
         self.held: set[str] = set()  # queued runs the scheduler passes over until released
+        self._scheduling = asyncio.Lock()  # one pass over the queue at a time
 
     # lifecycle
 
@@ -109,6 +110,26 @@ class Supervisor:
     def kick(self) -> None:
         self._wake.set()
 
+    def launch_queued(self) -> None:
+        """Start what the queue lets start now, without waiting for the loop: a tick first
+        watches every live run (a poll and a sample each) before it looks at the queue."""
+        if self._task is None or self._task.done():  # not started, or closed
+            self.kick()
+            return
+        task = asyncio.create_task(self._schedule_now(), name="localrun-launch")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _schedule_now(self) -> None:
+        try:
+            async with self._scheduling:
+                await self._schedule()
+        except NoSpace:
+            self.kick()  # the loop reports a full disk, once, and tries again
+        except Exception:
+            log.exception("launching queued runs failed")
+            self.kick()
+
     @property
     def cores_in_use(self) -> int:
         return sum(w.extra.get("cores", 0) for w in self._watches.values())
@@ -135,7 +156,8 @@ class Supervisor:
         slowdown = self._oversubscription()
         for watch in list(self._watches.values()):
             await self._watch(watch, slowdown)
-        await self._schedule()
+        async with self._scheduling:
+            await self._schedule()
 
     def _oversubscription(self) -> float:
         """Ranks running on this machine over its cores when above 1 (the running watches

@@ -7,14 +7,17 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 
 from localrun.api.keys import SERVICE
 from localrun.app import init_app
 from localrun.runs import Run
 from localrun.service import Service
+from localrun.supervisor import Watch
 from localrun.wrf.estimate import Sample, untrusted
 from tests.conftest import EXAMPLE, make_settings
+from tests.polling import eventually
 
 
 async def inputs(
@@ -131,6 +134,45 @@ async def test_queue_is_first_come_first_served(aiohttp_client: Any, tmp_path: P
     assert [r.state for r in finished] == ["succeeded"] * 3
     assert finished[1].started_at >= finished[0].ended_at  # type: ignore[operator]
     assert abs(finished[1].started_at - finished[2].started_at) < 2  # type: ignore[operator]
+
+
+async def test_a_start_launches_without_waiting_for_the_tick(
+    aiohttp_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tick watches every live run before it looks at the queue; a start does not wait for
+    it: here the tick is held inside a watch until the started run is running."""
+    service = await start_service(aiohttp_client, tmp_path, poll_interval_s=0.05)
+    supervisor = service.supervisor
+    release, entered = asyncio.Event(), asyncio.Event()
+    watch = supervisor._watch
+
+    async def held_watch(found: Watch, slowdown: float = 1.0) -> None:
+        if found.run_id != "held":
+            await watch(found, slowdown)
+            return
+        entered.set()
+        await release.wait()
+
+    monkeypatch.setattr(supervisor, "_watch", held_watch)
+    supervisor._watches["held"] = Watch("held", "0:0.0", None, 0.0, 60, 0.0)  # type: ignore[arg-type]
+    try:
+        await asyncio.wait_for(entered.wait(), 30)
+        run = await service.create_run("a", "localrun")
+        await inputs(service, "a", run.id, minutes=10)
+        await service.start("a", run.id, cores=1)
+        running = await eventually(
+            lambda: _state_is(service, run.id, "running"), timeout=30, interval=0.02
+        )
+        assert running and not release.is_set()
+    finally:
+        supervisor._watches.pop("held", None)
+        release.set()
+    await service.stop("a", run.id)
+    assert (await until_terminal(service, "a", run.id)).state in ("cancelled", "succeeded")
+
+
+async def _state_is(service: Service, run_id: str, state: str) -> bool:
+    return (await service.get_run("a", run_id)).state == state
 
 
 async def samples_of(service: Service) -> list[dict[str, Any]]:

@@ -269,7 +269,7 @@ class Runs(Inputs):
         )
         if not moved:
             raise Conflict(f"run {run.id} changed state meanwhile; try again")
-        self.supervisor.kick()
+        self.supervisor.launch_queued()
         return await self.get_run(owner, run_id)
 
     def _check_launchable(self, run: Run, cores: int) -> None:
