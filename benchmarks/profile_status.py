@@ -43,7 +43,9 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--path", choices=["list", "get", "cloudrun", "rescale", "statuses"], default="list")
+    parser.add_argument(
+        "--path", choices=["list", "get", "cloudrun", "rescale", "statuses"], default="list"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="localrun-prof-") as tmp:
         data = Path(tmp) / "data"
