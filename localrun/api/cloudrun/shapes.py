@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from localrun.api.common import json_response
 from localrun.api.formats import iso_z
 from localrun.runs import Run, State, StoredFile
 from localrun.service import ComputeOption, Service
@@ -32,7 +33,7 @@ _DEFAULT_ERRORS = {
 
 
 def render_error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"status": status, "message": message}, status=status)
+    return json_response({"status": status, "message": message}, status=status)
 
 
 def option_json(option: ComputeOption) -> dict[str, Any]:

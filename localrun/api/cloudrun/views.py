@@ -16,6 +16,7 @@ from localrun.api.common import (
     header_token,
     integer,
     json_object,
+    json_response,
     json_value,
     multipart_parts,
     optional_number,
@@ -61,7 +62,7 @@ async def own_run(request: web.Request) -> tuple[str, Run]:
 
 
 async def respond(request: web.Request, run: Run, status: int = 200) -> web.Response:
-    return web.json_response(await run_json(service(request), run), status=status)
+    return json_response(await run_json(service(request), run), status=status)
 
 
 def moment(fields: dict[str, str], name: str) -> datetime | None:
@@ -158,7 +159,7 @@ async def list_runs(request: web.Request) -> web.Response:
         "count": await svc.count_runs(who),
         "next": following,
     }
-    return web.json_response(body)
+    return json_response(body)
 
 
 @both("GET", "/runs/{id}")
@@ -213,7 +214,7 @@ async def upload_input(request: web.Request) -> web.Response:
     if stored is None:
         raise Invalid("send the file as the multipart field 'file', or its URL as the field 'url'")
     body = {"file": {"id": str(stored.id), "name": stored.name, "size": stored.size}}
-    return web.json_response(body, status=200)
+    return json_response(body, status=200)
 
 
 @both("POST", "/runs/{id}/start")
@@ -266,4 +267,4 @@ async def read_output(request: web.Request) -> web.Response:
         box,
         domain=integer(fields.get("domain", 1), "domain", 1),
     )
-    return web.json_response(field_json(found))
+    return json_response(field_json(found))
