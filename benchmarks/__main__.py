@@ -44,6 +44,7 @@ from _harness import (  # noqa: E402
     free_port,
     median,
     percentile,
+    rescale_job,
     run_benchmark,
     temp_dir,
     wait_http,
@@ -141,17 +142,7 @@ def status_row(runs: int, args: argparse.Namespace) -> None:
                 http.json("POST", "/v1/runs", {"model": "wrf", "version": "4.5"})["id"]
                 for _ in range(20)
             ]
-            job = {
-                "name": "t",
-                "jobanalyses": [
-                    {
-                        "analysis": {"code": "user_included", "version": "1"},
-                        "command": "true",
-                        "hardware": {"coreType": "onyx", "coresPerSlot": 1, "cores": 1},
-                        "inputFiles": [],
-                    }
-                ],
-            }
+            job = rescale_job("true", name="t")
             rs = Http(daemon.url, rescale)
             job_ids = [rs.json("POST", "/api/v2/jobs/", job)["id"] for _ in range(20)]
             cases = {
@@ -704,17 +695,7 @@ class Localrun:
         self.last = ""
 
     def job(self, command: str, cores: int = 1, poll_s: float = 0.005) -> float:
-        spec = {
-            "name": "bench",
-            "jobanalyses": [
-                {
-                    "analysis": {"code": "user_included", "version": "1"},
-                    "command": command,
-                    "hardware": {"coreType": "onyx", "coresPerSlot": cores, "cores": cores},
-                    "inputFiles": [],
-                }
-            ],
-        }
+        spec = rescale_job(command, cores)
         began = time.perf_counter()
         job_id = self.http.json("POST", "/api/v2/jobs/", spec)["id"]
         self.http.json("POST", f"/api/v2/jobs/{job_id}/submit/", {})

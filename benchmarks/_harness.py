@@ -251,3 +251,18 @@ def write_namelist(path: Path, run_minutes: int) -> Path:
         lines.append(line)
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def rescale_job(command: str, cores: int = 1, name: str = "bench") -> dict[str, Any]:
+    """A Rescale job body: one user_included analysis running `command` on `cores` cores."""
+    return {
+        "name": name,
+        "jobanalyses": [
+            {
+                "analysis": {"code": "user_included", "version": "1"},
+                "command": command,
+                "hardware": {"coreType": "onyx", "coresPerSlot": cores, "cores": cores},
+                "inputFiles": [],
+            }
+        ],
+    }

@@ -21,22 +21,11 @@ import tempfile
 from pathlib import Path
 
 import status_throughput as st
+from _harness import rescale_job
 from aiohttp.test_utils import TestClient, TestServer
 
 from localrun.app import init_app
 from localrun.config import Settings
-
-RESCALE_JOB = {
-    "name": "t",
-    "jobanalyses": [
-        {
-            "analysis": {"code": "user_included", "version": "1"},
-            "command": "true",
-            "hardware": {"coreType": "onyx", "coresPerSlot": 1, "cores": 1},
-            "inputFiles": [],
-        }
-    ],
-}
 
 
 async def main() -> None:
@@ -67,7 +56,9 @@ async def main() -> None:
                 path = f"/v1/runs/{(await made.json())['id']}"
             if args.path in ("rescale", "statuses"):
                 headers = {"Authorization": f"Token {token}"}
-                made = await client.post("/api/v2/jobs/", json=RESCALE_JOB, headers=headers)
+                made = await client.post(
+                    "/api/v2/jobs/", json=rescale_job("true", name="t"), headers=headers
+                )
                 path = f"/api/v2/jobs/{(await made.json())['id']}/"
                 if args.path == "statuses":
                     path += "statuses/"
