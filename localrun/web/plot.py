@@ -22,18 +22,24 @@ class Line:
         return " ".join(f"{x:.1f},{y:.1f}" for x, y, _ in self.points)
 
 
-@dataclass
-class Plot:
-    lines: list[Line]
-    max_s: float
-    first: str
-    last: str
+@dataclass(kw_only=True)
+class Frame:
+    """The SVG's size and the plotting area inside its margins, as the templates read them."""
+
     width: int = WIDTH
     height: int = HEIGHT
     left: int = LEFT
     top: int = TOP
     bottom: int = HEIGHT - BOTTOM
     right: int = WIDTH - RIGHT
+
+
+@dataclass
+class Plot(Frame):
+    lines: list[Line]
+    max_s: float
+    first: str
+    last: str
 
     @property
     def steps(self) -> int:

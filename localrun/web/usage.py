@@ -17,7 +17,7 @@ from aiohttp import web
 from localrun.api.keys import SERVICE
 from localrun.runs import LIVE, Run
 from localrun.store import Store
-from localrun.web.plot import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH
+from localrun.web.plot import BOTTOM, HEIGHT, LEFT, RIGHT, TOP, WIDTH, Frame
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ async def record(store: Store, step: float, now: float | None = None) -> None:
 
 
 @dataclass
-class UsagePlot:
+class UsagePlot(Frame):
     cpu: str  # polyline points
     memory: str
     max_cpu: float  # percent of the run's cores at the top
@@ -97,12 +97,6 @@ class UsagePlot:
     first: str
     last: str
     samples: int
-    width: int = WIDTH
-    height: int = HEIGHT
-    left: int = LEFT
-    top: int = TOP
-    bottom: int = HEIGHT - BOTTOM
-    right: int = WIDTH - RIGHT
 
 
 def usage_plot(run: Run) -> UsagePlot | None:
