@@ -149,6 +149,22 @@ class Daemon:
         return Client(self.url, self.token, timeout=30).call(method, path, body)
 
 
+def create_token(data_dir: Path, name: str) -> str:
+    """A token in the data directory's database, as `localrun token create NAME` makes it, but
+    in this process: the CLI's own start-up (1.5 s under load) is tested in test_cli_tokens."""
+    from localrun.service.auth import tokens_at
+
+    async def create() -> str:
+        async with tokens_at(data_dir / "localrun.db") as tokens:
+            return await tokens.create(name, None)
+
+    loop = asyncio.new_event_loop()  # not set as the current loop: pytest-asyncio owns that
+    try:
+        return loop.run_until_complete(create())
+    finally:
+        loop.close()
+
+
 @pytest.fixture
 def daemon_env() -> dict[str, str]:
     """Extra environment for the daemon fixture; a test module overrides it to add settings."""
@@ -171,9 +187,7 @@ def daemon(tmp_path: Path, daemon_env: dict[str, str]) -> Iterator[Daemon]:
         **daemon_env,
     }
     d = Daemon(data_dir, env)
-    created = d.localrun("token", "create", "tester")
-    assert created.returncode == 0, created.stderr
-    d.token = created.stdout.strip()
+    d.token = create_token(data_dir, "tester")
     d.env["LOCALRUN_TOKEN"] = d.token
     d.start()
     d.env["LOCALRUN_URL"] = d.url

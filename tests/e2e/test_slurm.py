@@ -43,8 +43,14 @@ def daemon_env(slurm: None, request: pytest.FixtureRequest) -> dict[str, str]:
 @pytest.fixture
 def outage(tmp_path: Path) -> tuple[SlurmTools, Path]:
     """Slurm's commands as the daemon runs them; while the Path exists they fail as they do
-    with slurmctld down."""
-    return switched_tools(tmp_path)
+    with slurmctld down, and each refused scancel adds a line to tmp_path/scancel-refused."""
+    tools, down = switched_tools(tmp_path)
+    scancel = Path(tools.scancel)
+    refused = tmp_path / "scancel-refused"
+    script = scancel.read_text().replace("  exit 1\n", f'  echo "$*" >> {refused}\n  exit 1\n', 1)
+    assert str(refused) in script, script
+    scancel.write_text(script)
+    return tools, down
 
 
 def squeue(job: str) -> str:
@@ -52,6 +58,15 @@ def squeue(job: str) -> str:
         ["squeue", "--noheader", f"--jobs={job}", "--format=%T"], capture_output=True, text=True
     )
     return out.stdout.strip()
+
+
+def scontrol_job(job: str) -> dict[str, str]:
+    """`scontrol show job`'s KEY=VALUE fields."""
+    out = subprocess.run(
+        ["scontrol", "--oneliner", "show", "job", job], capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    return dict(field.split("=", 1) for field in out.stdout.split() if "=" in field)
 
 
 def submit(daemon: Daemon, folder: Path, *args: str) -> dict[str, Any]:
@@ -200,7 +215,17 @@ def test_a_one_minute_wall_time_ends_timed_out_by_slurm(
 ) -> None:
     case = rescale_case(tmp_path / "case", minutes=1200)  # far more than a minute of work
     run = submit(daemon, case, "--cores", "2")
-    ended = until(daemon, run["id"], TERMINAL, timeout=240)
+    job = job_of(until(daemon, run["id"], {"running"}))
+    shown = scontrol_job(job)
+    assert shown["TimeLimit"] == "00:01:00", shown  # the daemon asked Slurm for one minute
+    # Slurm's time limits are whole minutes, and slurmctld checks them every 30 s: rather than
+    # wait out the minute, the limit's end is brought forward (a lower limit, as an admin or the
+    # job's owner may set it). Slurm's own check still ends the job, with its TIMEOUT.
+    moved = subprocess.run(
+        ["scontrol", "update", f"JobId={job}", "EndTime=now+1"], capture_output=True, text=True
+    )
+    assert moved.returncode == 0, moved.stderr
+    ended = until(daemon, run["id"], TERMINAL, timeout=120)
     assert ended["state"] == "timed_out"
     assert "TIMEOUT" in ended["error"]["message"]
     assert "TIMEOUT" in ended["events"][-1]["message"]
@@ -285,7 +310,9 @@ def test_while_slurm_does_not_answer_runs_go_on_and_a_stop_waits_for_it(
     # WRF's logs still show its progress; nothing is decided without Slurm
     wait_for(lambda: get(daemon, run["id"])["progress"]["percent"] > seen, timeout=30)
     assert daemon.localrun("stop", run["id"]).returncode == 0
-    time.sleep(3)  # a stop cannot get through while Slurm does not answer
+    # a stop cannot get through while Slurm does not answer: scancel is refused, and tried again
+    refused = tmp_path / "scancel-refused"
+    wait_for(lambda: refused.exists() and len(refused.read_text().splitlines()) >= 2, timeout=30)
     assert get(daemon, run["id"])["state"] == "running" and squeue(job) == "RUNNING"
     down.unlink()
     assert until(daemon, run["id"], TERMINAL, timeout=60)["state"] == "cancelled"
