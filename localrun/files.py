@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import errno
 import fcntl
@@ -15,11 +16,12 @@ import zipfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any
 
 from localrun.errors import Invalid, NoSpace, NotFound, StartupError, TooLarge
 
 CHUNK = 1024 * 1024
+Buffer = bytes | bytearray | memoryview
 
 
 @dataclass(frozen=True)
@@ -98,40 +100,65 @@ def resolve_inside(base: Path, relpath: str) -> Path:
     return candidate
 
 
-def _absorb(out: BinaryIO, digest: Any, chunk: bytes) -> None:
-    digest.update(chunk)
-    out.write(chunk)
+BATCH = 4 << 20  # bytes handed to the hashing and writing threads at a time
+_WORKERS = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="localrun-upload")
 
 
-async def save_stream(chunks: AsyncIterator[bytes], dest: Path, limit: int) -> tuple[int, str]:
+def _write_all(fd: int, pieces: list[Buffer]) -> None:
+    """os.writev until every byte of pieces is written (a write may take fewer)."""
+    views = [memoryview(p) for p in pieces]
+    while views:
+        done = os.writev(fd, views[:1024])  # IOV_MAX
+        while views and done >= len(views[0]):
+            done -= len(views[0])
+            views.pop(0)
+        if done:
+            views[0] = views[0][done:]
+
+
+def _hash_all(digest: Any, pieces: list[Buffer]) -> None:
+    for piece in pieces:
+        digest.update(piece)
+
+
+async def save_stream(
+    chunks: AsyncIterator[Buffer], dest: Path, limit: int, checksum: bool = True
+) -> tuple[int, str]:
     """Write chunks to a temporary name beside dest and rename it when complete.
 
-    A broken or oversize upload leaves nothing behind. Returns (size, md5 hex).
+    A broken or oversize upload leaves nothing behind. Returns (size, md5 hex); the md5 is ""
+    without checksum (it bounds the throughput: about 650 MB/s on one core).
     """
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.parent / f".upload-{uuid.uuid4().hex}.part"
-    digest, size = hashlib.md5(usedforsecurity=False), 0
-    loop = asyncio.get_running_loop()
+    digest, size = hashlib.md5(usedforsecurity=False) if checksum else None, 0
     try:
-        with open(part, "wb") as out:  # noqa: ASYNC230
-            # Hash and write each chunk in a worker thread (both release the GIL) while the
-            # event loop parses the next one: the two overlap, and the loop stays responsive.
-            pending: asyncio.Future[None] | None = None
-            failed: BaseException | None = None
-            try:
-                async for chunk in chunks:
-                    size += len(chunk)
-                    if size > limit:
-                        raise TooLarge(f"upload exceeds the limit of {limit} bytes")
-                    if pending is not None:
-                        await pending
-                    pending = loop.run_in_executor(None, _absorb, out, digest, chunk)
-            finally:
-                if pending is not None:  # the file must not close under a running write
-                    await asyncio.wait([pending])
-                    failed = pending.exception()
-            if failed is not None:
-                raise failed
+        fd = os.open(part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        # The chunks are gathered into batches of BATCH bytes; one worker thread hashes a batch
+        # while another writes it (both release the GIL) and the event loop gathers the next:
+        # md5, the write and the socket's reads overlap, at most two batches are held, and the
+        # loop stays responsive.
+        pending: list[concurrent.futures.Future[None]] = []
+        try:
+            batch: list[Buffer] = []
+            held = 0
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge(f"upload exceeds the limit of {limit} bytes")
+                batch.append(chunk)
+                held += len(chunk)
+                if held >= BATCH:
+                    await _settle(pending)
+                    pending = _absorb(digest, fd, batch)
+                    batch, held = [], 0
+            await _settle(pending)
+            pending = _absorb(digest, fd, batch)
+            await _settle(pending)
+        finally:
+            # The file must not close under a running write, even when this task is cancelled.
+            concurrent.futures.wait(pending)
+            os.close(fd)
         os.replace(part, dest)
     except OSError as exc:
         part.unlink(missing_ok=True)
@@ -143,7 +170,20 @@ async def save_stream(chunks: AsyncIterator[bytes], dest: Path, limit: int) -> t
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    return size, digest.hexdigest()
+    return size, "" if digest is None else digest.hexdigest()
+
+
+def _absorb(digest: Any, fd: int, batch: list[Buffer]) -> list[concurrent.futures.Future[None]]:
+    if not batch:
+        return []
+    written = _WORKERS.submit(_write_all, fd, batch)
+    return [written] if digest is None else [_WORKERS.submit(_hash_all, digest, batch), written]
+
+
+async def _settle(pending: list[concurrent.futures.Future[None]]) -> None:
+    """Wait for a batch's hash and write; the first error of either is raised."""
+    for future in pending:
+        await asyncio.wrap_future(future)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import errno
-import io
+import hashlib
 import os
 import zipfile
 from collections.abc import AsyncIterator
@@ -14,7 +14,7 @@ from localrun.api.errors import status_of
 from localrun.errors import Invalid, NoSpace, NotFound, StartupError, TooLarge
 
 
-async def chunks(*parts: bytes) -> AsyncIterator[bytes]:
+async def chunks(*parts: files.Buffer) -> AsyncIterator[files.Buffer]:
     for part in parts:
         yield part
 
@@ -47,6 +47,34 @@ async def test_save_stream_renames_when_complete(tmp_path: Path) -> None:
     assert (size, dest.read_bytes()) == (4, b"abcd")
     assert md5 == "e2fc714c4727ee9395f324cd2e7f331f"
     assert [p.name for p in dest.parent.iterdir()] == ["f.bin"]
+
+
+async def test_save_stream_hashes_and_writes_every_batch_in_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(files, "BATCH", 7)
+    pieces = [bytes([i]) * (i % 5 + 1) for i in range(200)]
+    views = [memoryview(p) if i % 2 else p for i, p in enumerate(pieces)]
+    size, md5 = await files.save_stream(chunks(*views), tmp_path / "f.bin", limit=10_000)
+    whole = b"".join(pieces)
+    assert (size, (tmp_path / "f.bin").read_bytes()) == (len(whole), whole)
+    assert md5 == hashlib.md5(whole).hexdigest()
+
+
+def test_short_writes_are_finished(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = os.writev
+
+    def three_bytes(fd: int, buffers: list[memoryview]) -> int:
+        return real(fd, [bytes(b"".join(buffers)[:3])])
+
+    monkeypatch.setattr(os, "writev", three_bytes)
+    path = tmp_path / "f"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+    try:
+        files._write_all(fd, [b"abcd", memoryview(b"efghij"), b"", b"k"])
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == b"abcdefghijk"
 
 
 async def test_oversize_upload_leaves_nothing(tmp_path: Path) -> None:
@@ -174,17 +202,10 @@ def test_stage_files_unpacks_a_folder_archive_and_refuses_a_name_twice(tmp_path:
 async def test_a_full_disk_is_a_clear_507_and_leaves_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Full(io.BytesIO):
-        def write(self, data: bytes) -> int:  # type: ignore[override]
-            raise OSError(errno.ENOSPC, "No space left on device")
+    def full(fd: int, buffers: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
 
-    real_open = open
-
-    def fake_open(path: Path, mode: str = "r", *args: object) -> object:
-        real_open(path, mode).close()
-        return Full()
-
-    monkeypatch.setattr(files, "open", fake_open, raising=False)
+    monkeypatch.setattr(os, "writev", full)
 
     async def chunks() -> AsyncIterator[bytes]:
         yield b"data"

@@ -10,10 +10,16 @@ from typing import Any, TypeVar
 
 import orjson
 from aiohttp import BodyPartReader, web
+from aiohttp.hdrs import CONTENT_DISPOSITION, CONTENT_TYPE
+from aiohttp.helpers import parse_mimetype
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.http_parser import HeadersParser
+from aiohttp.multipart import content_disposition_filename, parse_content_disposition
+from multidict import CIMultiDictProxy
 
 from localrun.api.keys import ROOT, SERVICE
-from localrun.errors import Invalid, NotFound, Unauthorized
+from localrun.errors import Invalid, NotFound, TooLarge, Unauthorized
+from localrun.files import Buffer
 from localrun.service import Service
 
 LARGEST = 2**53  # any number beyond is refused: JSON clients and SQLite both stop near it
@@ -187,6 +193,193 @@ async def part_text(part: BodyPartReader) -> str:
         return (await part.text()).strip()
     except (ValueError, AssertionError, LookupError) as exc:
         raise Invalid(f"{MALFORMED}: {exc}") from None
+
+
+# streamed bodies: raw uploads and multipart forms read in large pieces
+
+READ_AHEAD = 4 << 20  # body bytes the socket may buffer before reading pauses
+HEAD_LIMIT = 64 << 10  # a part's headers, or what comes before the first boundary
+
+
+async def body_chunks(request: web.Request) -> AsyncIterator[bytes]:
+    """The request body as the socket's reads gave it (no copies, no joins), with up to
+    READ_AHEAD bytes read ahead; a body shorter than its Content-Length is an
+    HttpProcessingError (a 400 from every family's error middleware)."""
+    content = request.content
+    content.set_read_chunk_size(READ_AHEAD)
+    while True:
+        chunk, _ = await content.readchunk()
+        if chunk:
+            yield chunk
+        elif content.at_eof():
+            return
+
+
+class FormPart:
+    """One part of a multipart/form-data body read by FormReader: its headers now, its
+    bytes through chunks() or text(), once, before the next part."""
+
+    def __init__(self, reader: FormReader, headers: CIMultiDictProxy[str]) -> None:
+        self.headers = headers
+        _, params = parse_content_disposition(headers.get(CONTENT_DISPOSITION))
+        self.name = content_disposition_filename(params, "name")
+        self.filename = content_disposition_filename(params, "filename")
+        self._reader = reader
+
+    def chunks(self) -> AsyncIterator[Buffer]:
+        return self._reader.body()
+
+    async def text(self, limit: int = BODY_LIMIT) -> str:
+        data = bytearray()
+        async for chunk in self.chunks():
+            data += chunk
+            if len(data) > limit:
+                raise TooLarge(f"form field {self.name!r} is longer than {limit} bytes")
+        charset = parse_mimetype(self.headers.get(CONTENT_TYPE, "")).parameters.get("charset")
+        try:
+            return data.decode(charset or "utf-8").strip()
+        except (LookupError, UnicodeDecodeError) as exc:
+            raise Invalid(f"{MALFORMED}: form field {self.name!r}: {exc}") from None
+
+
+class FormReader:
+    """A lean multipart/form-data parser over body_chunks: the boundary is searched for in
+    the socket's own buffers with bytes.find, and a part's bytes come out as views of them,
+    where aiohttp's BodyPartReader reads lines and copies each chunk a few times. The same
+    framing as aiohttp's reader: a preamble before the first boundary line, whitespace after
+    a boundary, part headers with CRLF or LF line ends, names and file names read from
+    Content-Disposition alike (filename*=). A body cut short, a missing boundary or a
+    broken part header is Invalid; nothing is held but the socket's buffers."""
+
+    def __init__(self, chunks: AsyncIterator[bytes], boundary: str) -> None:
+        self._source = chunks
+        self._delimiter = b"\r\n--" + boundary.encode("latin-1")
+        self._buf = b"\r\n"  # the first boundary line is then found like every other
+        self._pos = 0
+        self._in_part = False
+        self._done = False
+        self._started = False
+
+    @classmethod
+    def of(cls, request: web.Request) -> FormReader:
+        if not request.content_type.startswith("multipart/"):
+            raise Invalid("send the files as multipart/form-data")
+        boundary = parse_mimetype(request.headers[CONTENT_TYPE]).parameters.get("boundary", "")
+        if not boundary or len(boundary) > 70:
+            raise Invalid(f"{MALFORMED}: the Content-Type needs a boundary of 1 to 70 characters")
+        return cls(body_chunks(request), boundary)
+
+    async def __aiter__(self) -> AsyncIterator[FormPart]:
+        while (part := await self.next()) is not None:
+            yield part
+
+    async def next(self) -> FormPart | None:
+        """The next part, its headers read; None after the closing boundary."""
+        if self._in_part:
+            async for _ in self.body():  # the part before, unread, is skipped
+                pass
+        if self._done:
+            return None
+        if not self._started:
+            self._started = True
+            await self._find_first_boundary()
+        if not await self._after_boundary():
+            self._done = True
+            return None
+        headers = await self._headers()
+        if headers.get(CONTENT_TYPE, "").lower().startswith("multipart/"):
+            raise Invalid("nested multipart bodies are not supported")
+        self._in_part = True
+        return FormPart(self, headers)
+
+    async def body(self) -> AsyncIterator[Buffer]:
+        """The current part's bytes up to the next boundary, as views of the socket's buffers;
+        only the last len(boundary) + 3 bytes of a buffer wait for the next one."""
+        if not self._in_part:
+            return
+        delimiter, width = self._delimiter, len(self._delimiter)
+        while True:
+            buf, pos = self._buf, self._pos
+            found = buf.find(delimiter, pos)
+            if found >= 0:
+                if found > pos:
+                    yield memoryview(buf)[pos:found]
+                self._pos, self._in_part = found + width, False
+                return
+            keep = max(pos, len(buf) - width + 1)  # might be the start of the boundary
+            if keep > pos:
+                yield memoryview(buf)[pos:keep]
+            tail = buf[keep:]
+            chunk = await self._next_chunk("inside a part")
+            if len(chunk) < width:  # a boundary could reach past it: join the two
+                self._buf, self._pos = tail + chunk, 0
+                continue
+            joint = tail + chunk[: width - 1]
+            found = joint.find(delimiter)  # a boundary across the two buffers
+            if found >= 0:
+                if found:
+                    yield tail[:found]
+                self._buf, self._pos = chunk, found + width - len(tail)
+                self._in_part = False
+                return
+            if tail:
+                yield tail
+            self._buf, self._pos = chunk, 0
+
+    async def _next_chunk(self, where: str) -> bytes:
+        try:
+            chunk = await anext(self._source, b"")
+        except HttpProcessingError as exc:
+            raise Invalid(f"{MALFORMED}: {exc.message or exc}") from None
+        if not chunk:
+            raise Invalid(f"{MALFORMED}: the body ends {where}")
+        return chunk
+
+    async def _more(self, where: str) -> None:
+        """The next buffer appended to what is unread (only for boundaries and headers)."""
+        chunk = await self._next_chunk(where)
+        self._buf = self._buf[self._pos :] + chunk
+        self._pos = 0
+
+    async def _find_first_boundary(self) -> None:
+        while (found := self._buf.find(self._delimiter, self._pos)) < 0:
+            if len(self._buf) - self._pos > HEAD_LIMIT:
+                raise Invalid(f"{MALFORMED}: no boundary line in its first {HEAD_LIMIT} bytes")
+            await self._more("before the first boundary")
+        self._pos = found + len(self._delimiter)
+
+    async def _line(self, where: str) -> bytes:
+        while (end := self._buf.find(b"\n", self._pos)) < 0:
+            if len(self._buf) - self._pos > HEAD_LIMIT:
+                raise Invalid(f"{MALFORMED}: a line longer than {HEAD_LIMIT} bytes {where}")
+            await self._more(where)
+        line = self._buf[self._pos : end]
+        self._pos = end + 1
+        return line.rstrip(b"\r")
+
+    async def _after_boundary(self) -> bool:
+        """Past a boundary: True when a part follows, False after the closing one."""
+        while len(self._buf) - self._pos < 2:
+            await self._more("after a boundary")
+        if self._buf[self._pos : self._pos + 2] == b"--":
+            return False
+        rest = await self._line("after a boundary")
+        if rest.strip():
+            raise Invalid(f"{MALFORMED}: unexpected {rest[:40]!r} after a boundary")
+        return True
+
+    async def _headers(self) -> CIMultiDictProxy[str]:
+        lines, size = [], 0
+        while line := await self._line("in a part's headers"):
+            lines.append(line)
+            size += len(line)
+            if size > HEAD_LIMIT:
+                raise Invalid(f"{MALFORMED}: a part's headers exceed {HEAD_LIMIT} bytes")
+        try:
+            headers, _ = HeadersParser().parse_headers([*lines, b""])
+        except (ValueError, HttpProcessingError) as exc:
+            raise Invalid(f"{MALFORMED}: a part's header: {exc}") from None
+        return headers
 
 
 # numbers: one contract for every family

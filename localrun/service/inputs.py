@@ -80,16 +80,29 @@ class Inputs(ServiceBase):
         return await self.store.files(run.id, "input")
 
     async def upload_input(
-        self, owner: str, run_id: str, filename: str, chunks: AsyncIterator[bytes]
+        self,
+        owner: str,
+        run_id: str,
+        filename: str,
+        chunks: AsyncIterator[files.Buffer],
+        size: int | None = None,
+        checksum: bool = True,
     ) -> StoredFile:
+        """One input, streamed to a part file and renamed into place under the run's lock;
+        size, when the client announced it (Content-Length), is refused before any byte is
+        read if it does not fit. Without checksum no md5 is computed (the file's md5 is then
+        None: for an API that shows none, where it would bound the upload's speed)."""
         run = await self.get_run(owner, run_id)
         name = files.safe_filename(filename)
         if run.state not in (State.CREATED, State.READY):
             raise Conflict(f"run {run.id} is {run.state}: inputs can only change before it starts")
         paths = self.paths(run.id)
         incoming = paths.input / f"{PART_PREFIX}{uuid.uuid4().hex}.part"
+        room = await self.room_for(owner)
+        if size is not None and size > room:
+            raise TooLarge(f"upload of {size} bytes exceeds the limit of {room} bytes")
         try:
-            size, md5 = await files.save_stream(chunks, incoming, await self.room_for(owner))
+            size, md5 = await files.save_stream(chunks, incoming, room, checksum)
             if name == NAMELIST:
                 await asyncio.to_thread(_check_namelist, incoming)
             async with self.run_lock(run.id):
@@ -108,7 +121,7 @@ class Inputs(ServiceBase):
                     name=name,
                     path=str(target),
                     size=size,
-                    md5=md5,
+                    md5=md5 or None,
                 )
                 await self.refresh_readiness(run.id)
         finally:

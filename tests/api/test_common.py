@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import asyncio
+import re
+from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
 from localrun.api.common import (
+    FormReader,
     decode_cursor,
     encode_cursor,
     header_token,
@@ -15,7 +20,29 @@ from localrun.api.common import (
     number,
     with_and_without_slash,
 )
-from localrun.errors import Invalid
+from localrun.errors import Invalid, TooLarge
+
+
+class BufferWriter:
+    """What aiohttp's payload writer needs to serialise a form into memory."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+
+    async def write(self, chunk: bytes | bytearray | memoryview) -> None:
+        self.data += chunk
+
+
+class ProtocolStub:
+    """A StreamReader's protocol: flow control that does nothing."""
+
+    _reading_paused = False
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self, resume_parser: bool = True) -> None:
+        pass
 
 
 def test_header_token_reads_each_scheme() -> None:
@@ -113,3 +140,140 @@ def test_booleans_are_never_guessed() -> None:
     for value in refused:
         with pytest.raises(Invalid, match="true or false"):
             boolean(value, "b")
+
+
+# FormReader: the multipart parser of uploads
+
+FORM = (
+    b"preamble a client may send\r\n"
+    b"--XyZ\r\n"
+    b'Content-Disposition: form-data; name="file"; filename="namelist.input"\r\n'
+    b"Content-Type: application/octet-stream\r\n"
+    b"\r\n"
+    b"&time_control\r\na--XyZ not a boundary\r\n\r\n--Xy\r\n/\r\n"
+    b"--XyZ  \r\n"
+    b"Content-Disposition: form-data; name*=utf-8''u%C3%A9rl\n"
+    b"\n"
+    b"  http://x/a \r\n"
+    b"--XyZ\r\n"
+    b"Content-Disposition: form-data; name=\"file\"; filename*=utf-8''w%C3%A9.bin\r\n"
+    b"\r\n"
+    b"\r\n\r\n\x00\xff--XyZ\r"
+    b"\r\n--XyZ--\r\n"
+    b"epilogue"
+)
+EXPECTED = [
+    ("file", "namelist.input", b"&time_control\r\na--XyZ not a boundary\r\n\r\n--Xy\r\n/"),
+    ("uérl", None, b"  http://x/a "),
+    ("file", "wé.bin", b"\r\n\r\n\x00\xff--XyZ\r"),
+]
+
+
+async def pieces(body: bytes, cuts: list[int]) -> AsyncIterator[bytes]:
+    start = 0
+    for cut in [*cuts, len(body)]:
+        if cut > start:
+            yield body[start:cut]
+        start = cut
+
+
+async def read_form(body: bytes, cuts: list[int], boundary: str = "XyZ") -> list[Any]:
+    found = []
+    async for part in FormReader(pieces(body, cuts), boundary):
+        data = b"".join([bytes(c) async for c in part.chunks()])
+        found.append((part.name, part.filename, data))
+    return found
+
+
+async def test_form_reader_finds_every_part_however_the_body_is_cut() -> None:
+    """Every place a socket read may end, also inside a boundary or a header, and reads of
+    one byte: the same parts, the same bytes."""
+    for cut in range(1, len(FORM)):
+        assert await read_form(FORM, [cut]) == EXPECTED, cut
+    assert await read_form(FORM, list(range(1, len(FORM)))) == EXPECTED
+    assert await read_form(FORM, list(range(7, len(FORM), 7))) == EXPECTED
+
+
+async def test_form_reader_reads_what_aiohttp_reads() -> None:
+    """Bodies as aiohttp's writer makes them (what requests and curl send alike): the names,
+    file names and bytes its own reader gives."""
+    form = aiohttp.FormData()
+    form.add_field("file", b"a" * 70_000 + b"\r\n--", filename="wrfinput_d01")
+    form.add_field("name", "namelist.input")
+    form.add_field("file", b"", filename="empty", content_type="application/octet-stream")
+    form.add_field("file", "x\r\n", filename="naïve name.txt")
+    payload = form()
+    writer = BufferWriter()
+    await payload.write(writer)  # type: ignore[arg-type]
+    boundary = payload.content_type.partition("boundary=")[2].strip('"')
+    ours = await read_form(bytes(writer.data), [1000, 65536, 65537], boundary)
+    theirs = []
+    stub: Any = ProtocolStub()
+    stream = aiohttp.StreamReader(stub, 2**16, loop=asyncio.get_running_loop())
+    stream.feed_data(bytes(writer.data))
+    stream.feed_eof()
+    reader = aiohttp.MultipartReader({"Content-Type": payload.content_type}, stream)
+    while (part := await reader.next()) is not None:
+        assert isinstance(part, aiohttp.BodyPartReader)
+        theirs.append((part.name, part.filename, bytes(await part.read())))
+    assert ours == theirs
+    names = ["wrfinput_d01", None, "empty", "na%C3%AFve%20name.txt"]  # as aiohttp reads them
+    assert [p[1] for p in ours] == names
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b"no boundary at all\r\n", "the body ends before the first boundary"),
+        (b"x" * 70_000, "no boundary line in its first"),
+        (FORM[: FORM.index(b"/\r\n--XyZ  ")], "the body ends inside a part"),
+        (FORM[: FORM.index(b"Content-Type")], "the body ends in a part's headers"),
+        (b"--XyZ", "the body ends after a boundary"),
+        (b"--XyZ garbage\r\n\r\n--XyZ--", "unexpected b' garbage' after a boundary"),
+        (b"--XyZ\r\nno colon here\r\n\r\nx\r\n--XyZ--", "a part's header"),
+        (b"--XyZ\r\nX-Long: " + b"v" * 70_000 + b"\r\n\r\n", "a part's headers exceed"),
+        (b"--XyZ\r\nX-Long: " + b"v" * 70_000, "a line longer than"),
+        (
+            b"--XyZ\r\nContent-Type: multipart/mixed; boundary=Q\r\n\r\n--Q--\r\n--XyZ--",
+            "nested multipart bodies are not supported",
+        ),
+    ],
+)
+async def test_form_reader_refuses_broken_bodies(body: bytes, words: str) -> None:
+    with pytest.raises(Invalid, match=re.escape(words)):
+        await read_form(body, [3, 100])
+
+
+async def test_form_reader_skips_a_part_not_read_and_caps_text() -> None:
+    reader = FormReader(pieces(FORM, [50]), "XyZ")
+    names = []
+    while (part := await reader.next()) is not None:
+        names.append(part.filename)
+    assert names == ["namelist.input", None, "wé.bin"]
+    reader = FormReader(pieces(FORM, []), "XyZ")
+    part = await reader.next()
+    assert part is not None
+    with pytest.raises(TooLarge, match="longer than 10 bytes"):
+        await part.text(limit=10)
+
+
+async def test_form_reader_of_a_request_needs_a_boundary(aiohttp_client: Any) -> None:
+    async def view(request: web.Request) -> web.Response:
+        try:
+            parts = [(p.name, await p.text()) async for p in FormReader.of(request)]
+        except Invalid as exc:
+            return web.Response(status=400, text=exc.message)
+        return web.json_response(parts)
+
+    app = web.Application()
+    app.router.add_post("/", view)
+    client = await aiohttp_client(app)
+    form = aiohttp.FormData(default_to_multipart=True)
+    form.add_field("a", "1")
+    form.add_field("b", "été")
+    resp = await client.post("/", data=form)
+    assert await resp.json() == [["a", "1"], ["b", "été"]]
+    for kind in ("multipart/form-data", "multipart/form-data; boundary=" + "b" * 71, "text/plain"):
+        resp = await client.post("/", data=b"x", headers={"Content-Type": kind})
+        assert resp.status == 400
+        assert "boundary" in await resp.text() or "multipart/form-data" in await resp.text()

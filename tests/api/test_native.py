@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -293,3 +295,163 @@ async def test_a_schedulers_queue_reason_shows_while_queued(
     await service.store.merge_extra(run["id"], {"queue_reason": None})
     body = await (await client.get(f"/localrun/v1/runs/{run['id']}", headers=auth)).json()
     assert body["queue_reason"] is None
+
+
+# PUT /runs/{id}/inputs/{name}: a file's bytes as the body
+
+
+def input_names(service: Service, run_id: str) -> list[str]:
+    return sorted(p.name for p in service.paths(run_id).input.iterdir())
+
+
+async def test_put_stores_the_body_as_the_file_and_makes_the_run_ready(
+    client: Client, auth: dict[str, str], service: Service
+) -> None:
+    run = await create(client, auth)
+    url = f"/localrun/v1/runs/{run['id']}/inputs"
+    namelist = (EXAMPLE / "namelist.input").read_bytes()
+    resp = await client.put(f"{url}/namelist.input", data=namelist, headers=auth)
+    assert resp.status == 201, await resp.text()
+    body = await resp.json()
+    md5 = hashlib.md5(namelist).hexdigest()
+    assert body["files"] == [{"name": "namelist.input", "size": len(namelist), "md5": md5}]
+    assert body["run"]["missing_inputs"] == ["wrfinput_d01"]
+
+    async def pieces() -> AsyncIterator[bytes]:  # chunked: no Content-Length
+        data = (EXAMPLE / "wrfinput_d01").read_bytes()
+        for start in range(0, len(data), 1000):
+            yield data[start : start + 1000]
+
+    resp = await client.put(f"{url}/wrfinput_d01", data=pieces(), headers=auth)
+    body = await resp.json()
+    assert resp.status == 201 and body["run"]["state"] == "ready"
+    stored = service.paths(run["id"]).input / "wrfinput_d01"
+    assert stored.read_bytes() == (EXAMPLE / "wrfinput_d01").read_bytes()
+    assert body["files"][0]["md5"] == hashlib.md5(stored.read_bytes()).hexdigest()
+    assert input_names(service, run["id"]) == ["namelist.input", "wrfinput_d01"]
+    again = await client.put(f"{url}/namelist.input", data=namelist + b"\n", headers=auth)
+    assert (await again.json())["files"][0]["size"] == len(namelist) + 1  # replaced
+    other = {"Authorization": f"Bearer {await service.create_token('bob')}"}
+    await assert_error(await client.put(f"{url}/x", data=b"x", headers=other), 404)
+    await assert_error(await client.put(f"{url}/x", data=b"x"), 401)
+
+
+async def test_put_refuses_bad_names_and_started_runs_leaving_nothing(
+    client: Client, auth: dict[str, str], service: Service
+) -> None:
+    run = await create(client, auth)
+    url = f"/localrun/v1/runs/{run['id']}/inputs"
+    for bad in ("a%5Cb", "x%00y", "n" * 256):
+        await assert_error(await client.put(f"{url}/{bad}", data=b"x", headers=auth), 400)
+    resp = await client.put(f"{url}/namelist.input", data=b"&time_control\n/\n", headers=auth)
+    await assert_error(resp, 400, "namelist")
+    assert input_names(service, run["id"]) == []
+    for name in ("namelist.input", "wrfinput_d01"):
+        data = (EXAMPLE / name).read_bytes()
+        assert (await client.put(f"{url}/{name}", data=data, headers=auth)).status == 201
+    start = await client.post(f"/localrun/v1/runs/{run['id']}/start", json={}, headers=auth)
+    assert start.status == 202
+    await assert_error(await client.put(f"{url}/late", data=b"x", headers=auth), 409)
+    await assert_error(await client.post(url, data=form("namelist.input"), headers=auth), 409)
+    assert input_names(service, run["id"]) == ["namelist.input", "wrfinput_d01"]
+
+
+async def test_an_upload_never_lands_in_a_run_that_started_meanwhile(
+    client: Client, auth: dict[str, str], service: Service
+) -> None:
+    """The run starts while the body is still coming: the upload is refused at its end (the
+    run's lock) and its part file removed."""
+    run = await create(client, auth)
+    url = f"/localrun/v1/runs/{run['id']}/inputs"
+    for name in ("namelist.input", "wrfinput_d01"):
+        data = (EXAMPLE / name).read_bytes()
+        assert (await client.put(f"{url}/{name}", data=data, headers=auth)).status == 201
+    go = asyncio.Event()
+
+    async def slow() -> AsyncIterator[bytes]:
+        yield b"x" * 100_000
+        await go.wait()
+        yield b"y" * 100_000
+
+    upload = asyncio.create_task(client.put(f"{url}/extra.bin", data=slow(), headers=auth))
+    await wait_for(lambda: any(n.startswith(".upload-") for n in input_names(service, run["id"])))
+    start = await client.post(f"/localrun/v1/runs/{run['id']}/start", json={}, headers=auth)
+    assert start.status == 202
+    go.set()
+    await assert_error(await upload, 409, "conflict")
+    assert input_names(service, run["id"]) == ["namelist.input", "wrfinput_d01"]
+
+
+async def test_put_too_large_is_413_before_the_body_and_leaves_nothing(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    app = init_app(make_settings(tmp_path / "d", max_upload_bytes=1000))
+    client = await aiohttp_client(app)
+    auth = {"Authorization": f"Bearer {await app[SERVICE].create_token('a')}"}
+    run = await create(client, auth)
+    url = f"/localrun/v1/runs/{run['id']}/inputs/big"
+    message = await assert_error(await client.put(url, data=b"x" * 5000, headers=auth), 413)
+    assert "5000 bytes exceeds the limit of 1000" in message
+
+    async def pieces() -> AsyncIterator[bytes]:  # chunked: found too large on the way
+        for _ in range(10):
+            yield b"x" * 400
+
+    await assert_error(await client.put(url, data=pieces(), headers=auth), 413, "too_large")
+    assert (await client.put(url, data=b"x" * 1000, headers=auth)).status == 201
+    assert input_names(app[SERVICE], run["id"]) == ["big"]
+
+
+async def send_cut_short(client: Client, head: str, body: bytes) -> bytes:
+    """A request whose body ends before its Content-Length: the socket's write side closed."""
+    assert client.server.host is not None and client.server.port is not None
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    writer.write(head.encode() + b"\r\n" + body)
+    await writer.drain()
+    writer.write_eof()
+    answer = await reader.read()
+    writer.close()
+    return answer
+
+
+async def test_a_body_cut_short_stores_nothing(
+    client: Client, auth: dict[str, str], service: Service
+) -> None:
+    run = await create(client, auth)
+    path = f"/localrun/v1/runs/{run['id']}/inputs"
+    common = f"Host: x\r\nAuthorization: {auth['Authorization']}\r\nContent-Length: 100000\r\n"
+    answer = await send_cut_short(client, f"PUT {path}/f.bin HTTP/1.1\r\n{common}", b"x" * 5000)
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    multipart = f"POST {path} HTTP/1.1\r\n{common}Content-Type: multipart/form-data; boundary=B\r\n"
+    part = b'--B\r\nContent-Disposition: form-data; name="file"; filename="f.bin"\r\n\r\n'
+    answer = await send_cut_short(client, multipart, part + b"x" * 5000)
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    await wait_for(lambda: input_names(service, run["id"]) == [])
+    assert (await client.get(f"/localrun/v1/runs/{run['id']}", headers=auth)).status == 200
+
+
+async def test_malformed_multipart_is_400_and_leaves_nothing(
+    client: Client, auth: dict[str, str], service: Service
+) -> None:
+    run = await create(client, auth)
+    url = f"/localrun/v1/runs/{run['id']}/inputs"
+    part = b'--B\r\nContent-Disposition: form-data; name="file"; filename="f.bin"\r\n\r\n'
+    for body, words in (
+        (part + b"x" * 300_000, "the body ends inside a part"),
+        (b"x" * 100, "before the first boundary"),
+        (b"--B\r\nbroken header\r\n\r\nx\r\n--B--\r\n", "a part's header"),
+        (b"--B--\r\n", "the upload holds no file"),
+    ):
+        headers = {**auth, "Content-Type": "multipart/form-data; boundary=B"}
+        message = await assert_error(await client.post(url, data=body, headers=headers), 400)
+        assert words in message
+    message = await assert_error(await client.post(url, data=b"x", headers=auth), 400)
+    assert "PUT each file's bytes" in message
+    assert input_names(service, run["id"]) == []
+
+
+async def wait_for(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)

@@ -66,6 +66,8 @@ async def test_every_documented_response_matches_the_real_one(
     for name in ("namelist.input", "wrfinput_d01"):
         form.add_field("file", (EXAMPLE / name).read_bytes(), filename=name)
     await call("post", runs + "/{id}/inputs", url + "/inputs", data=form)
+    raw = (EXAMPLE / "wrfinput_d01").read_bytes()
+    await call("put", runs + "/{id}/inputs/{name}", url + "/inputs/wrfinput_d01", data=raw)
     await call("post", runs + "/{id}/start", url + "/start", json={"cores": 1})
     for _ in range(600):
         run = await call("get", runs + "/{id}", url)

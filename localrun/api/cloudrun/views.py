@@ -11,6 +11,7 @@ from aiohttp import web
 
 from localrun.api.cloudrun.shapes import field_json, run_json
 from localrun.api.common import (
+    FormReader,
     Handler,
     form_fields,
     header_token,
@@ -18,10 +19,7 @@ from localrun.api.common import (
     json_object,
     json_response,
     json_value,
-    multipart_parts,
     optional_number,
-    part_chunks,
-    part_text,
     service,
     with_and_without_slash,
 )
@@ -200,11 +198,14 @@ async def upload_input(request: web.Request) -> web.Response:
     stored: StoredFile | None = None
     fields: dict[str, str] = {}
     if request.content_type.startswith("multipart/"):
-        async for part in multipart_parts(request):
+        async for part in FormReader.of(request):
             if part.filename:
-                stored = await svc.upload_input(who, run.id, part.filename, part_chunks(part))
+                # Cloudrun shows no checksum of an input (CLIENTS.md A3): none is computed
+                stored = await svc.upload_input(
+                    who, run.id, part.filename, part.chunks(), checksum=False
+                )
             elif part.name in ("url", "name"):
-                fields[part.name] = await part_text(part)
+                fields[part.name] = await part.text()
             else:
                 raise Invalid(f"unexpected form field {part.name!r}: send 'file' or 'url'")
     elif request.can_read_body:

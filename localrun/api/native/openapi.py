@@ -11,6 +11,13 @@ from localrun.config import MAX_CFL_RETRIES
 _REF = "#/components/schemas/"
 
 _RUN_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_NAME = {
+    "name": "name",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "the file's name in the run's input folder: one path component",
+}
 
 
 def _query(name: str, kind: str = "string", about: str = "") -> dict[str, Any]:
@@ -57,6 +64,17 @@ OPERATIONS: list[tuple[str, str, str, list[dict[str, Any]], dict[str, str | None
         "/localrun/v1/runs/{id}/inputs",
         "Upload input files (multipart, one file per part)",
         [_RUN_ID],
+        {"201": "Upload"},
+    ),
+    (
+        "put",
+        "/localrun/v1/runs/{id}/inputs/{name}",
+        "Upload one input file as the request's body, its bytes as they are (any Content-Type, "
+        "with Content-Length or chunked): streamed to disk, md5 computed on the way, renamed "
+        "into place when complete; a file of that name is replaced. The fastest way in: no "
+        "multipart framing to parse. A Content-Length over the upload limit or the quota left "
+        "is refused (413) before the body is read; a body cut short stores nothing (400).",
+        [_RUN_ID, _NAME],
         {"201": "Upload"},
     ),
     (
@@ -118,6 +136,9 @@ _PUBLIC = {"/healthz", "/localrun/v1/openapi.json"}
 _FILES = {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
 _RAW_BODIES: dict[str, dict[str, Any]] = {
     "/localrun/v1/runs/{id}/inputs": {"multipart/form-data": {"schema": _FILES}},
+    "/localrun/v1/runs/{id}/inputs/{name}": {
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+    },
     "/localrun/v1/estimate": {"text/plain": {"schema": {"type": "string"}}},
 }
 

@@ -108,7 +108,13 @@ SCHEMAS: dict[str, Any] = {
         {
             "files": {
                 "type": "array",
-                "items": _object({"name": _STR, "size": _INT, "md5": _STR}),
+                "items": _object(
+                    {
+                        "name": _STR,
+                        "size": _INT,
+                        "md5": {**_STR, "description": "hex md5 of the bytes stored"},
+                    }
+                ),
             },
             "run": {"$ref": _REF + "Run"},
         }

@@ -11,6 +11,8 @@ from aiohttp import web
 
 from localrun import __version__
 from localrun.api.common import (
+    FormReader,
+    body_chunks,
     boolean,
     decode_cursor,
     dumps,
@@ -20,8 +22,6 @@ from localrun.api.common import (
     json_bytes,
     json_object,
     json_response,
-    multipart_parts,
-    part_chunks,
     service,
 )
 from localrun.api.formats import iso_z, parse_time
@@ -30,7 +30,7 @@ from localrun.api.native.openapi import BODIES, document
 from localrun.api.native.shapes import event_json, from_row_alone, run_json
 from localrun.config import MAX_CFL_RETRIES as MAX
 from localrun.errors import Invalid
-from localrun.runs import Run, State
+from localrun.runs import Run, State, StoredFile
 from localrun.service import Service
 from localrun.wrf.namelist import NamelistError, read_case
 
@@ -169,15 +169,41 @@ async def upload_inputs(request: web.Request) -> web.Response:
     svc = service(request)
     run = await svc.get_run(who, request.match_info["id"])
     if not request.content_type.startswith("multipart/"):
-        raise Invalid("upload inputs as multipart/form-data, one file per part")
+        raise Invalid(
+            "upload inputs as multipart/form-data, one file per part, "
+            f"or PUT each file's bytes to {PREFIX}/runs/{{id}}/inputs/{{name}}"
+        )
     stored = []
-    async for part in multipart_parts(request):
+    async for part in FormReader.of(request):
         if not part.filename:
             raise Invalid("every part of the upload must be a file with a filename")
-        stored.append(await svc.upload_input(who, run.id, part.filename, part_chunks(part)))
+        stored.append(await svc.upload_input(who, run.id, part.filename, part.chunks()))
     if not stored:
         raise Invalid("the upload holds no file")
-    run = await svc.get_run(who, run.id)
+    return await _uploaded(request, who, run.id, stored)
+
+
+@routes.put("/runs/{id}/inputs/{name}")
+async def put_input(request: web.Request) -> web.Response:
+    """One input file: the body is its bytes, streamed to disk as they arrive."""
+    who = await owner(request)
+    svc = service(request)
+    run = await svc.get_run(who, request.match_info["id"])
+    stored = await svc.upload_input(
+        who,
+        run.id,
+        request.match_info["name"],
+        body_chunks(request),
+        size=request.content_length,
+    )
+    return await _uploaded(request, who, run.id, [stored])
+
+
+async def _uploaded(
+    request: web.Request, who: str, run_id: str, stored: list[StoredFile]
+) -> web.Response:
+    svc = service(request)
+    run = await svc.get_run(who, run_id)
     body = {
         "files": [{"name": f.name, "size": f.size, "md5": f.md5} for f in stored],
         "run": run_json(svc, run),
