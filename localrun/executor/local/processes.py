@@ -85,20 +85,25 @@ class LocalExecutor:
     def command(self, request: LaunchRequest) -> list[str]:
         return run_argv(request, self.mpirun)
 
-    def _full_argv(self, request: LaunchRequest, new_session: bool = False) -> list[str]:
-        """What is spawned: the command in the launch wrapper, in the sandbox if there is one."""
+    def _full_argv(
+        self, request: LaunchRequest, new_session: bool = False, earlier: bool = False
+    ) -> list[str]:
+        """What is spawned: the command in the launch wrapper, in the sandbox if there is one.
+        new_session and earlier: bwrap's options and the wrapper of earlier versions."""
         sandbox = None
         if self.sandbox is not None:
             sandbox = self.sandbox.argv(request, new_session=new_session)
-        return wrapped(self.command(request), request.exit_file, sandbox)
+        return wrapped(self.command(request), request.exit_file, sandbox, earlier=earlier)
 
     def _spawned_as(self, request: LaunchRequest) -> list[list[str]]:
-        """The command lines a run of the request may have: this version's and, sandboxed, the
-        one versions before it spawned (bwrap with --new-session)."""
-        found = [self._full_argv(request)]
-        if self.sandbox is not None:
-            found.append(self._full_argv(request, new_session=True))
-        return found
+        """The command lines a run of the request may have: this version's and those versions
+        before it spawned (their wrapper; sandboxed, bwrap with --new-session)."""
+        sessions = (False, True) if self.sandbox is not None else (False,)
+        return [
+            self._full_argv(request, new_session=session, earlier=earlier)
+            for earlier in (False, True)
+            for session in sessions
+        ]
 
     def describe(self, ref: str) -> str:
         return f"pid {Pid.parse(ref).pid}"

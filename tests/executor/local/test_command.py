@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import resource
 import subprocess
 from pathlib import Path
 
@@ -41,3 +42,20 @@ def test_the_wrapper_records_the_status_and_keeps_it(
 def test_an_unreadable_status_is_unknown() -> None:
     assert status_from_file("") is None
     assert status_from_file("garbage") is None
+
+
+def stack_in_wrapper(tmp_path: Path, hard_limit: str | None, earlier: bool = False) -> str:
+    argv = wrapped(["/bin/sh", "-c", "ulimit -s"], str(tmp_path / "exit"), earlier=earlier)
+    if hard_limit is not None:
+        argv = ["/bin/sh", "-c", f'ulimit -H -s {hard_limit} && exec "$@"', "sh", *argv]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True)
+    return done.stdout.strip()
+
+
+def test_the_wrapper_raises_the_stack_to_the_hard_limit(tmp_path: Path) -> None:
+    hard = resource.getrlimit(resource.RLIMIT_STACK)[1]
+    expected = "unlimited" if hard == resource.RLIM_INFINITY else str(hard // 1024)
+    assert stack_in_wrapper(tmp_path, None) == expected
+    assert stack_in_wrapper(tmp_path, "16384") == "16384"
+    assert stack_in_wrapper(tmp_path, "16384", earlier=True) == "16384"
+    assert stack_in_wrapper(tmp_path, None, earlier=True) == expected

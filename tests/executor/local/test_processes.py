@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import resource
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -151,3 +152,28 @@ async def test_a_missing_launcher_is_refused_at_spawn(tmp_path: Path) -> None:
             await executor.spawn(request(tmp_path, executable="/bin/true"))
     finally:
         executor.close()
+
+
+async def test_a_run_spawned_with_the_earlier_wrapper_is_adopted(
+    tmp_path: Path, ex: LocalExecutor
+) -> None:
+    req = request(tmp_path, "sleep 30")
+    argv = ex._full_argv(req, earlier=True)
+    assert argv != ex._full_argv(req)
+    child = spawn_detached(argv, req)
+    try:
+        ref = Pid(child.pid, psutil.Process(child.pid).create_time()).ref()
+        assert await ex.find(req) == ref
+        assert await ex.adopt(ref, req)
+        await ex.stop(ref, grace_s=0.5)
+        assert await eventually(lambda: ex.poll(ref), timeout=30) is not None
+    finally:
+        child.kill()
+        child.wait()
+
+
+def spawn_detached(argv: list[str], req: LaunchRequest) -> subprocess.Popen[bytes]:
+    with open(req.stdout, "ab") as stdout:
+        return subprocess.Popen(
+            argv, cwd=req.work_dir, stdout=stdout, stderr=stdout, start_new_session=True
+        )

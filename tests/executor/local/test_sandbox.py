@@ -98,12 +98,12 @@ async def test_a_sandboxed_run_is_in_the_session_of_its_spawn_without_a_terminal
     assert await eventually(lambda: ex.poll(ref), timeout=30) is not None
 
 
-async def test_a_run_spawned_with_new_session_by_an_earlier_version_is_adopted(
+async def test_a_run_an_earlier_version_spawned_is_found_and_adopted(
     tmp_path: Path, ex: LocalExecutor
 ) -> None:
     req = request(tmp_path, "sleep 30")
-    argv = ex._full_argv(req, new_session=True)
-    assert "--new-session" in argv
+    argv = ex._full_argv(req, new_session=True, earlier=True)
+    assert "--new-session" in argv and argv != ex._full_argv(req, new_session=True)
     child = spawn_as_before(argv, req)
     try:
         ref = Pid(child.pid, psutil.Process(child.pid).create_time()).ref()
