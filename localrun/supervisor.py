@@ -37,7 +37,7 @@ LAUNCHER_TAIL_BYTES = 65536  # of mpirun's stdout, where its rank-failure banner
 class Watch:
     run_id: str
     ref: str
-    monitor: Monitor
+    monitor: Monitor | None  # None until the run's first watch builds it (see _watch_run)
     started: float
     walltime_s: int
     last_activity: float
@@ -47,6 +47,7 @@ class Watch:
     output_bytes: int = 0  # of a command's stdout and stderr, last seen
     disk_checked: float = 0.0  # when the run's folder was last measured (monotonic)
     oversubscribed: bool = False  # more ranks than cores on the machine at some time
+    run: Run | None = None  # the record the monitor is built from
 
 
 class Supervisor:
@@ -295,13 +296,15 @@ class Supervisor:
     async def _watch_run(
         self, run: Run, ref: str, state: State = State.RUNNING, first: object = None
     ) -> None:
-        monitor = await asyncio.to_thread(self._monitor, run)
+        """Watch the run from now; its monitor (the namelist parsed, the estimate: ~10 ms of
+        CPU) is built at its first watch, not while its processes are starting."""
         now = time.monotonic()
         elapsed = time.time() - (run.started_at or time.time())
         self._watches[run.id] = Watch(
             run_id=run.id,
             ref=ref,
-            monitor=monitor,
+            monitor=None,
+            run=run,
             started=now - elapsed,
             walltime_s=run.walltime_s,
             last_activity=now,
@@ -312,6 +315,12 @@ class Supervisor:
             },
         )
         self.executor.on_exit(ref, self.kick)
+
+    async def _monitor_of(self, watch: Watch) -> Monitor:
+        if watch.monitor is None:
+            assert watch.run is not None
+            watch.monitor = await asyncio.to_thread(self._monitor, watch.run)
+        return watch.monitor
 
     def _monitor(self, run: Run) -> Monitor:
         paths = run_paths(self.settings.data_path, run.id)
@@ -336,8 +345,9 @@ class Supervisor:
         sample = await self.executor.sample(watch.ref)
         now = time.monotonic()
         conditions = Conditions(now - watch.started, watch.walltime_s, slowdown)
-        progressed, progress = await asyncio.to_thread(_read_logs, watch.monitor, conditions)
-        if watch.monitor.shell:  # a command that writes is alive, whether it steps WRF or not
+        monitor = await self._monitor_of(watch)
+        progressed, progress = await asyncio.to_thread(_read_logs, monitor, conditions)
+        if monitor.shell:  # a command that writes is alive, whether it steps WRF or not
             written = await asyncio.to_thread(_output_bytes, self.settings.data_path, watch.run_id)
             progressed = progressed or written > watch.output_bytes
             watch.output_bytes = written
@@ -428,7 +438,8 @@ class Supervisor:
     def _stalled(self, watch: Watch, now: float, cpu_percent: float | None) -> bool:
         """Silent logs for ten median steps (at least the floor), and no CPU use where the
         executor can tell; from log silence alone where it cannot."""
-        limit = max(10 * (watch.monitor.median_step_s() or 0.0), self.settings.stall_floor_s)
+        step = watch.monitor.median_step_s() if watch.monitor is not None else None
+        limit = max(10 * (step or 0.0), self.settings.stall_floor_s)
         idle = cpu_percent is None or cpu_percent < STALL_CPU_PERCENT
         return now - watch.last_activity > limit and idle
 

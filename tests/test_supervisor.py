@@ -16,6 +16,7 @@ from localrun.runs import Run
 from localrun.service import Service
 from localrun.supervisor import Watch
 from localrun.wrf.estimate import Sample, untrusted
+from localrun.wrf.monitor import Monitor
 from tests.conftest import EXAMPLE, make_settings
 from tests.polling import eventually
 
@@ -154,7 +155,7 @@ async def test_a_start_launches_without_waiting_for_the_tick(
         await release.wait()
 
     monkeypatch.setattr(supervisor, "_watch", held_watch)
-    supervisor._watches["held"] = Watch("held", "0:0.0", None, 0.0, 60, 0.0)  # type: ignore[arg-type]
+    supervisor._watches["held"] = Watch("held", "0:0.0", None, 0.0, 60, 0.0)
     try:
         await asyncio.wait_for(entered.wait(), 30)
         run = await service.create_run("a", "localrun")
@@ -169,6 +170,27 @@ async def test_a_start_launches_without_waiting_for_the_tick(
         release.set()
     await service.stop("a", run.id)
     assert (await until_terminal(service, "a", run.id)).state in ("cancelled", "succeeded")
+
+
+async def test_a_run_s_monitor_is_built_at_its_first_watch_not_at_launch(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    service = await start_service(aiohttp_client, tmp_path, poll_interval_s=60)
+    run = await service.create_run("a", "localrun")
+    await inputs(service, "a", run.id, minutes=10)
+    await service.start("a", run.id, cores=1)
+    await eventually(lambda: _state_is(service, run.id, "running"), timeout=30, interval=0.02)
+    watch = service.supervisor._watches[run.id]
+    assert watch.monitor is None  # no tick since the launch: the loop waits 60 s
+    service.supervisor.kick()
+    built = await eventually(lambda: watch_monitor(service, run.id), timeout=30, interval=0.02)
+    assert built.estimated_s
+    await service.stop("a", run.id)
+    assert (await until_terminal(service, "a", run.id)).state in ("cancelled", "succeeded")
+
+
+def watch_monitor(service: Service, run_id: str) -> Monitor | None:
+    return service.supervisor._watches[run_id].monitor
 
 
 async def _state_is(service: Service, run_id: str, state: str) -> bool:
