@@ -10,6 +10,7 @@ first rsl.error.0000 line. The two kinds alternate, each run is stopped before t
 processes born after the clock started are looked at (a sweep costs well under a millisecond).
 
 python benchmarks/launch_overhead.py [--repeat 10] [--cores 2] [--poll-interval 1.0]
+    [--sandbox auto|bubblewrap|none]
 """
 
 from __future__ import annotations
@@ -161,6 +162,9 @@ def main() -> None:
     )
     parser.add_argument("--speed", type=float, default=1.0, help="simulator speed factor")
     parser.add_argument("--timeout", type=float, default=30.0, help="per launch, seconds")
+    parser.add_argument(
+        "--sandbox", default="auto", help="the daemon's sandbox setting (auto, bubblewrap, none)"
+    )
     args = parser.parse_args()
     via, by_hand = Timings("daemon"), Timings("direct")
     began = time.monotonic()
@@ -170,6 +174,7 @@ def main() -> None:
             sim_speed=args.speed,
             poll_interval_s=args.poll_interval,
             stop_grace_s=3,
+            sandbox=args.sandbox,
         ) as daemon,
         temp_dir("localrun-bench-direct-") as root,
     ):
@@ -189,7 +194,8 @@ def main() -> None:
             )
     print(
         f"\n{args.repeat} launches each of mpiexec -np {args.cores} localrun-wrf-sim, "
-        f"daemon poll_interval_s={args.poll_interval:g}, {psutil.cpu_count()} CPU(s), "
+        f"daemon poll_interval_s={args.poll_interval:g}, sandbox {args.sandbox}, "
+        f"{psutil.cpu_count()} CPU(s), "
         f"{time.monotonic() - began:.0f} s in all"
     )
     print("daemon (HTTP start request → …):")
