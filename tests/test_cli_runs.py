@@ -106,11 +106,24 @@ def test_download(daemon: Daemon, case: Path, tmp_path: Path) -> None:
     assert done.returncode == 1 and "no output matching" in done.stderr
 
 
-def test_queued_status_says_why_it_waits(daemon: Daemon, case: Path) -> None:
-    submit(daemon, case, "--cores", "2")
+def test_queued_status_says_why_it_waits(daemon: Daemon, case: Path, tmp_path: Path) -> None:
+    # the first run holds both cores until stopped: the example at the daemon's speed can end
+    # before three CLI submits and a status are through on a loaded machine
+    holder = tmp_path / "holder"
+    holder.mkdir()
+    namelist = (case / "namelist.input").read_text()
+    (holder / "namelist.input").write_text(namelist + "\n&localrun_simulator\n speed = 0.05,\n/\n")
+    (holder / "wrfinput_d01").write_bytes((case / "wrfinput_d01").read_bytes())
+    first = submit(daemon, holder, "--cores", "2")
     waiting = submit(daemon, case, "--cores", "2")
     last = submit(daemon, case, "--cores", "1")
-    wait_for(lambda: "queued" in ok(daemon, "status", waiting), timeout=60)
+
+    def state(run_id: str) -> str:
+        found: str = daemon.api("GET", f"/localrun/v1/runs/{run_id}")["state"]
+        return found
+
+    wait_for(lambda: state(first) == "running", timeout=60)
+    assert state(waiting) == "queued"
     out = ok(daemon, "status", waiting)
     assert "number 1 in line: waiting for 2 free core(s); 0 of 2 free now" in out, out
     assert "number 2 in line: 1 run(s) ahead of it" in ok(daemon, "status", last)
