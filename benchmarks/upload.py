@@ -4,15 +4,17 @@ Makes a --gb file in the temp directory (a 16 MiB random block repeated, or with
 sparse file of zeros), then on the same file system:
 
   cp         `cp big.bin copy.bin`, timed to its exit, then with a sync after it
-  upload     `POST /localrun/v1/runs/{id}/inputs` through localrun.client.Client.upload (a
-             streamed multipart body, 1 MiB reads), timed to the 201, then with a sync after it
+  upload     `PUT /localrun/v1/runs/{id}/inputs/{name}` through localrun.client.Client.upload
+             (the file's bytes as the body, sent with sendfile), or with --multipart
+             `POST /localrun/v1/runs/{id}/inputs` through Client.upload_multipart (a streamed
+             multipart body, 1 MiB reads); timed to the 201, then with a sync after it
 
 The page cache is flushed (sync) before each. While the upload runs, the daemon's RSS is sampled
 every 0.2 s (it must stay flat: the body is streamed to disk, never held) and GET /healthz is
 timed every 0.2 s from another connection (how long the event loop is kept busy). Checks the
 stored size and md5 against the file's. Everything it writes is removed at the end.
 
-python benchmarks/upload.py [--gb 2] [--sparse]
+python benchmarks/upload.py [--gb 2] [--sparse] [--multipart]
 """
 
 from __future__ import annotations
@@ -110,6 +112,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gb", type=float, default=2.0, help="file size in GiB")
     parser.add_argument("--sparse", action="store_true", help="a sparse file of zeros")
+    parser.add_argument("--multipart", action="store_true", help="POST multipart, not PUT")
     args = parser.parse_args()
     size = sized(args.gb, Path(tempfile.gettempdir()))
     samples = Samples()
@@ -139,7 +142,8 @@ def main() -> None:
             own_cpu = time.process_time()
             upload_from = time.monotonic()
             began = time.perf_counter()
-            answer = client.upload(run["id"], [source])
+            send = client.upload_multipart if args.multipart else client.upload
+            answer = send(run["id"], [source])
             up_s = time.perf_counter() - began
             upload_to = time.monotonic()
             own_cpu = time.process_time() - own_cpu
@@ -168,7 +172,8 @@ def main() -> None:
             f"  cp                          {rate(size, cp_s)}   with sync {rate(size, cp_sync_s)}"
         )
         print(
-            f"  upload (Client.upload)      {rate(size, up_s)}   with sync {rate(size, up_sync_s)}"
+            f"  upload ({'multipart' if args.multipart else 'raw PUT':9})"
+            f"       {rate(size, up_s)}   with sync {rate(size, up_sync_s)}"
         )
         print(
             f"  CPU during the upload: daemon {100 * daemon_busy / up_s:.0f} % of a core, "

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from localrun import client
+from localrun import client, files
 from localrun.client import Client, ClientError, resolve, save_client_config
-from tests.conftest import free_port
+from tests.conftest import EXAMPLE, Daemon, free_port
 
 
 @pytest.fixture
@@ -47,3 +47,39 @@ def test_error_bodies_become_their_message() -> None:
 def test_only_https_builds_a_tls_context() -> None:
     assert Client("http://127.0.0.1:1", "t").context is None
     assert Client("https://127.0.0.1:1", "t").context is not None
+
+
+@pytest.fixture
+def daemon_env() -> dict[str, str]:
+    return {"LOCALRUN_MAX_UPLOAD_BYTES": str(4 << 20)}
+
+
+def test_upload_puts_each_file_and_multipart_still_works(daemon: Daemon, tmp_path: Path) -> None:
+    api = Client(daemon.url, daemon.token, timeout=60)
+    run = api.create_run(name="up")
+    paths = [EXAMPLE / "namelist.input", EXAMPLE / "wrfinput_d01"]
+    answer = api.upload(run["id"], paths)
+    assert [f["name"] for f in answer["files"]] == ["namelist.input", "wrfinput_d01"]
+    assert [f["md5"] for f in answer["files"]] == [files.md5_of(p) for p in paths]
+    assert answer["run"]["state"] == "ready"
+    stored = daemon.data_dir / "runs" / run["id"] / "input"
+    assert sorted(p.name for p in stored.iterdir()) == ["namelist.input", "wrfinput_d01"]
+    odd = tmp_path / "a b&c%d.txt"
+    odd.write_bytes(b"odd")
+    assert api.upload(run["id"], [odd])["files"][0]["name"] == "a b&c%d.txt"
+    assert (stored / "a b&c%d.txt").read_bytes() == b"odd"
+    other = api.create_run(name="multipart")
+    answer = api.upload_multipart(other["id"], paths)
+    assert [f["md5"] for f in answer["files"]] == [files.md5_of(p) for p in paths]
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"x" * (8 << 20))
+    with pytest.raises(ClientError, match="exceeds the limit") as info:
+        api.upload(run["id"], [big])
+    assert info.value.status == 413
+    with pytest.raises(ClientError) as info:
+        api.upload("no-such-run", paths)
+    assert info.value.status == 404
+    assert sorted(p.name for p in stored.iterdir()) == [
+        "a b&c%d.txt",
+        *sorted(x.name for x in paths),
+    ]
