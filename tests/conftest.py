@@ -13,10 +13,10 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -169,6 +169,19 @@ class Daemon:
         return Client(self.url, self.token, timeout=30).call(method, path, body)
 
 
+T = TypeVar("T")
+
+
+def in_own_loop(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """work() run to its end in an event loop of its own, not set as the current loop
+    (pytest-asyncio owns that)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(work())
+    finally:
+        loop.close()
+
+
 def create_token(data_dir: Path, name: str) -> str:
     """A token in the data directory's database, as `localrun token create NAME` makes it, but
     in this process: the CLI's own start-up (1.5 s under load) is tested in test_cli_tokens."""
@@ -178,11 +191,19 @@ def create_token(data_dir: Path, name: str) -> str:
         async with tokens_at(data_dir / "localrun.db") as tokens:
             return await tokens.create(name, None)
 
-    loop = asyncio.new_event_loop()  # not set as the current loop: pytest-asyncio owns that
-    try:
-        return loop.run_until_complete(create())
-    finally:
-        loop.close()
+    return in_own_loop(create)
+
+
+def create_user(data_dir: Path, name: str, password: str) -> None:
+    """An account, as `localrun user create NAME --password-stdin` makes it (tested in
+    test_cli_user), in this process."""
+    from localrun.service.accounts import accounts_at
+
+    async def create() -> None:
+        async with accounts_at(data_dir / "localrun.db") as accounts:
+            await accounts.create(name, password, "")
+
+    in_own_loop(create)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ every module copies the URL and the token file's path at import, so each is patc
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 import requests
 from click.testing import CliRunner, Result
 
-from tests.conftest import Daemon
+from tests.conftest import Daemon, create_user
 from tests.polling import wait_for
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -24,16 +23,7 @@ STATUS_WORDS = ("CREATED", "IN_PROGRESS", "SUCCEEDED", "FAILED", "TIMEOUT")
 
 
 def make_user(daemon: Daemon, name: str, password: str = PASSWORD) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "localrun", "user", "create", name, "--password-stdin"],
-        input=password + "\n",
-        env=daemon.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
+    create_user(daemon.data_dir, name, password)
 
 
 @dataclass
