@@ -212,9 +212,11 @@ def daemon_env() -> dict[str, str]:
     return {}
 
 
-@pytest.fixture
-def daemon(tmp_path: Path, daemon_env: dict[str, str]) -> Iterator[Daemon]:
-    data_dir = tmp_path / "daemon"
+@contextlib.contextmanager
+def running_daemon(base: Path, extra_env: dict[str, str]) -> Iterator[Daemon]:
+    """The real daemon on a data directory under base, with a token; stopped afterwards and no
+    run of it left behind."""
+    data_dir = base / "daemon"
     data_dir.mkdir()
     env = {
         **os.environ,
@@ -224,18 +226,28 @@ def daemon(tmp_path: Path, daemon_env: dict[str, str]) -> Iterator[Daemon]:
         "LOCALRUN_POLL_INTERVAL_S": "0.2",
         "LOCALRUN_STOP_GRACE_S": "3",
         "LOCALRUN_CONFIG": "",  # no settings file
-        "XDG_CONFIG_HOME": str(tmp_path / "config"),
-        **daemon_env,
+        "XDG_CONFIG_HOME": str(base / "config"),
+        **extra_env,
     }
     d = Daemon(data_dir, env)
     d.token = create_token(data_dir, "tester")
     d.env["LOCALRUN_TOKEN"] = d.token
-    d.start()
-    d.env["LOCALRUN_URL"] = d.url
-    yield d
-    if d.proc is not None and d.proc.poll() is None:
-        d.kill(signal.SIGTERM)
-    _kill_leftovers(data_dir)
+    try:
+        d.start()
+        d.env["LOCALRUN_URL"] = d.url
+        yield d
+    finally:
+        if d.proc is not None and d.proc.poll() is None:
+            d.kill(signal.SIGTERM)
+        _kill_leftovers(data_dir)
+
+
+@pytest.fixture
+def daemon(tmp_path: Path, daemon_env: dict[str, str]) -> Iterator[Daemon]:
+    """A daemon of the test's own; a module whose tests do not interfere shares one instead
+    (a module-scoped `daemon` fixture over running_daemon)."""
+    with running_daemon(tmp_path, daemon_env) as d:
+        yield d
 
 
 def _slurm_missing() -> str | None:

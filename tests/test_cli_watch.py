@@ -12,19 +12,23 @@ import struct
 import subprocess
 import sys
 import termios
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Daemon
+from tests.conftest import Daemon, running_daemon
 from tests.polling import wait_for
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
-@pytest.fixture
-def daemon_env() -> dict[str, str]:
-    return {"LOCALRUN_SIM_SPEED": "4"}  # the example case then runs for about 7 s
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """One daemon for the module: each test watches a run of its own, one after the other."""
+    # the example case then runs for about 7 s
+    with running_daemon(tmp_path_factory.mktemp("watch"), {"LOCALRUN_SIM_SPEED": "4"}) as d:
+        yield d
 
 
 def example(daemon: Daemon, tmp_path: Path) -> Path:
