@@ -9,16 +9,26 @@ Every Run response goes through the client's own parsing (`_update`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 import requests
 
 from tests.api.cloudrun_client import CLIENT_TIME, RUN_KEYS, TIMES, check_run
-from tests.conftest import EXAMPLE, Daemon
+from tests.conftest import EXAMPLE, Daemon, running_daemon
 from tests.polling import wait_for
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """One daemon for the module: each test makes and reads runs of its own, and each run ends."""
+    with running_daemon(tmp_path_factory.mktemp("cloudrun"), {}) as d:
+        yield d
+
 
 WRF_TIME = "%Y-%m-%d_%H:%M:%S"
 

@@ -18,7 +18,7 @@ import rescalepy.client as rc
 from rescalepy import Client
 from rescalepy.batch import BatchRunner
 
-from tests.conftest import EXAMPLE, Daemon
+from tests.conftest import EXAMPLE, Daemon, running_daemon
 from tests.polling import wait_for
 
 
@@ -28,6 +28,14 @@ class AnyDate:
 
 
 ANY_DATE = AnyDate()
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """One daemon for the module: each test makes and reads its own jobs, and every run it
+    starts ends or is stopped."""
+    with running_daemon(tmp_path_factory.mktemp("rescale"), {}) as d:
+        yield d
 
 
 @pytest.fixture

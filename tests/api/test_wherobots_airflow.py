@@ -5,8 +5,7 @@ followed call by call over plain requests, as its hook makes them."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ import requests
 from airflow_providers_wherobots.wherobots.models import LogsResponse, Run, RunStatus
 
 from localrun import tls
-from tests.conftest import Daemon
+from tests.conftest import Daemon, running_daemon
 from tests.polling import wait_for
 
 PRINTER = """
@@ -29,15 +28,20 @@ FAILING = "import sys\nprint('about to fail', flush=True)\nsys.exit(3)\n"
 SLEEPER = "import time\nprint('up', flush=True)\ntime.sleep(300)\n"
 
 
-@pytest.fixture
-def daemon_env(tmp_path: Path) -> dict[str, str]:
-    made = tls.init(tmp_path / "tls", ["127.0.0.1", "localhost"])
-    return {
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """One daemon for the module, on one core: each test's runs end (or are cancelled) before
+    it returns, so the next finds the core free."""
+    base = tmp_path_factory.mktemp("airflow")
+    made = tls.init(base / "tls", ["127.0.0.1", "localhost"])
+    env = {
         "LOCALRUN_TLS_CERT": str(made.cert),
         "LOCALRUN_TLS_KEY": str(made.key),
         "REQUESTS_CA_BUNDLE": str(made.ca),
         "LOCALRUN_CORES": "1",
     }
+    with running_daemon(base, env) as d:
+        yield d
 
 
 class Hook:
