@@ -213,9 +213,10 @@ def daemon_env() -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def running_daemon(base: Path, extra_env: dict[str, str]) -> Iterator[Daemon]:
+def running_daemon(base: Path, extra_env: dict[str, str], start: bool = True) -> Iterator[Daemon]:
     """The real daemon on a data directory under base, with a token; stopped afterwards and no
-    run of it left behind."""
+    run of it left behind. With start=False only its data directory, token, environment and a
+    free port: for a test that starts `localrun serve` its own way."""
     data_dir = base / "daemon"
     data_dir.mkdir()
     env = {
@@ -233,7 +234,10 @@ def running_daemon(base: Path, extra_env: dict[str, str]) -> Iterator[Daemon]:
     d.token = create_token(data_dir, "tester")
     d.env["LOCALRUN_TOKEN"] = d.token
     try:
-        d.start()
+        if start:
+            d.start()
+        else:
+            d.port = free_port()
         d.env["LOCALRUN_URL"] = d.url
         yield d
     finally:
@@ -242,11 +246,20 @@ def running_daemon(base: Path, extra_env: dict[str, str]) -> Iterator[Daemon]:
         _kill_leftovers(data_dir)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "daemon_not_started: the daemon fixture is not started (running_daemon)"
+    )
+
+
 @pytest.fixture
-def daemon(tmp_path: Path, daemon_env: dict[str, str]) -> Iterator[Daemon]:
+def daemon(
+    tmp_path: Path, daemon_env: dict[str, str], request: pytest.FixtureRequest
+) -> Iterator[Daemon]:
     """A daemon of the test's own; a module whose tests do not interfere shares one instead
     (a module-scoped `daemon` fixture over running_daemon)."""
-    with running_daemon(tmp_path, daemon_env) as d:
+    start = request.node.get_closest_marker("daemon_not_started") is None
+    with running_daemon(tmp_path, daemon_env, start=start) as d:
         yield d
 
 

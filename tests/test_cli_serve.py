@@ -63,8 +63,8 @@ def test_debug_is_localruns_own(monkeypatch: pytest.MonkeyPatch) -> None:
         logging.getLogger("localrun").setLevel(own_level)
 
 
+@pytest.mark.daemon_not_started
 def test_under_journald_a_warning_and_shutdown_line(daemon: Daemon, tmp_path: Path) -> None:
-    daemon.kill(signal.SIGTERM)
     env = {**daemon.env, "JOURNAL_STREAM": "8:1234", "LOCALRUN_CORES": "64"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "localrun", "serve", "--port", str(free_port())],
@@ -83,8 +83,8 @@ def test_under_journald_a_warning_and_shutdown_line(daemon: Daemon, tmp_path: Pa
     assert rest.strip().splitlines()[-1] == "<6>localrun: localrun stopped"
 
 
+@pytest.mark.daemon_not_started
 def test_detach_with_a_log_file(daemon: Daemon, tmp_path: Path) -> None:
-    daemon.kill(signal.SIGTERM)
     log_file = tmp_path / "serve.log"
     port = str(free_port())
     done = daemon.localrun("serve", "--detach", "--port", port, "--log-file", str(log_file))

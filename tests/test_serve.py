@@ -10,6 +10,7 @@ import sys
 import urllib.request
 from pathlib import Path
 
+import pytest
 import requests
 import trustme
 
@@ -30,6 +31,7 @@ def test_notify_systemd_sends_a_datagram(tmp_path: Path, monkeypatch: object) ->
         assert server.recv(100) == b"READY=1"
 
 
+@pytest.mark.daemon_not_started
 def test_https_with_a_private_ca(daemon: Daemon, tmp_path: Path) -> None:
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
@@ -37,7 +39,6 @@ def test_https_with_a_private_ca(daemon: Daemon, tmp_path: Path) -> None:
     cert.cert_chain_pems[0].write_to_path(str(cert_file))
     cert.private_key_pem.write_to_path(str(key_file))
     ca.cert_pem.write_to_path(str(ca_file))
-    daemon.kill()
     daemon.env.update({"LOCALRUN_TLS_CERT": str(cert_file), "LOCALRUN_TLS_KEY": str(key_file)})
     daemon.port = free_port()
     proc = subprocess.Popen(
@@ -69,8 +70,8 @@ def test_https_with_a_private_ca(daemon: Daemon, tmp_path: Path) -> None:
         proc.wait(10)
 
 
+@pytest.mark.daemon_not_started
 def test_demo_runs_the_example_to_success(daemon: Daemon, tmp_path: Path) -> None:
-    daemon.kill()
     log = tmp_path / "demo.log"
     port = free_port()
     with open(log, "wb") as out:
@@ -104,8 +105,8 @@ def test_a_taken_port_is_a_clear_message_not_a_traceback(daemon: Daemon, tmp_pat
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.daemon_not_started
 def test_systemd_hears_ready_once_the_port_is_bound(daemon: Daemon, tmp_path: Path) -> None:
-    daemon.kill()
     address = str(tmp_path / "notify")
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
         server.bind(address)
@@ -135,8 +136,8 @@ def test_a_second_daemon_on_the_same_data_directory_is_refused(daemon: Daemon) -
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.daemon_not_started
 def test_port_zero_logs_the_port_it_was_given(tmp_path: Path, daemon: Daemon) -> None:
-    daemon.kill()
     env = {**daemon.env, "LOCALRUN_LOG_LEVEL": "info"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "localrun", "serve", "--port", "0"],
@@ -159,6 +160,7 @@ def test_port_zero_logs_the_port_it_was_given(tmp_path: Path, daemon: Daemon) ->
         assert proc.wait(10) == 0
 
 
+@pytest.mark.daemon_not_started
 def test_missing_tls_files_are_one_line_not_a_traceback(daemon: Daemon, tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "localrun", "serve", "--port", str(free_port())],
