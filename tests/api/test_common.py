@@ -221,6 +221,30 @@ async def test_form_reader_reads_what_aiohttp_reads() -> None:
     assert [p[1] for p in ours] == names
 
 
+async def test_form_reader_reads_what_the_cloudrun_client_sends() -> None:
+    """The Cloudrun client's body (requests-toolbelt's MultipartEncoder renders each field with
+    urllib3, as requests' files= does): one field 'file', the base name, an octet-stream part;
+    also a name urllib3 writes in raw UTF-8 and one with a quote it escapes."""
+    from urllib3 import encode_multipart_formdata
+
+    data = bytes(range(256)) * 1000
+    for filename in ("wrfbdy_d01", "naïve.bin", 'a"b.bin'):
+        body, content_type = encode_multipart_formdata(
+            {"file": (filename, data, "application/octet-stream")}
+        )
+        boundary = content_type.partition("boundary=")[2]
+        ours = await read_form(body, [100, 1 << 16], boundary)
+        stub: Any = ProtocolStub()
+        stream = aiohttp.StreamReader(stub, 2**16, loop=asyncio.get_running_loop())
+        stream.feed_data(body)
+        stream.feed_eof()
+        reader = aiohttp.MultipartReader({"Content-Type": content_type}, stream)
+        part = await reader.next()
+        assert isinstance(part, aiohttp.BodyPartReader)
+        assert ours == [(part.name, part.filename, bytes(await part.read()))]
+        assert ours[0][0] == "file" and ours[0][2] == data
+
+
 @pytest.mark.parametrize(
     ("body", "words"),
     [
