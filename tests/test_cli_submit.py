@@ -55,10 +55,10 @@ def test_missing_inputs_are_refused(daemon: Daemon, case: Path) -> None:
     assert "not a directory" in refused(daemon, str(case / "nope"))
 
 
+@pytest.mark.daemon_not_started
 def test_a_refusal_by_the_daemon_deletes_the_run(daemon: Daemon, case: Path) -> None:
     """What only the daemon knows (here, its upload limit) refuses the submit after the run
     was made: the CLI deletes that run."""
-    daemon.kill()
     daemon.env["LOCALRUN_MAX_UPLOAD_BYTES"] = "1000"
     daemon.start()
     line = refused(daemon, str(case))

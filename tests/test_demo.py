@@ -6,13 +6,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import Daemon, free_port
+import pytest
+
+from tests.conftest import Daemon
 from tests.polling import wait_for
 
 
+@pytest.mark.daemon_not_started
 def test_the_first_tokens_cli_sees_the_demo_run(daemon: Daemon, tmp_path: Path) -> None:
-    daemon.kill()
-    daemon.port = free_port()
     log = tmp_path / "demo.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
