@@ -59,9 +59,12 @@ def submit(daemon: Daemon, case: Path, *args: str) -> str:
 
 
 def test_inspect_of_a_daemon_run_folder(daemon: Daemon, tmp_path: Path) -> None:
-    case = tmp_path / "case"
-    assert daemon.localrun("example", str(case)).returncode == 0
-    ended = submit(daemon, case, "--wait")
+    case, quick = tmp_path / "case", tmp_path / "quick"
+    for folder in (case, quick):
+        assert daemon.localrun("example", str(folder)).returncode == 0
+    with (quick / "namelist.input").open("a") as namelist:  # this one is only read once ended
+        namelist.write("\n&localrun_simulator\n speed = 20,\n/\n")
+    ended = submit(daemon, quick, "--wait")
     report = inspect(daemon, ended)
     assert report["state"] == "succeeded" and report["code"] == "ok"
     assert report["exit_code"] == 0 and report["outputs"]
