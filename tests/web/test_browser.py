@@ -147,7 +147,7 @@ def test_log_in_submit_watch_read_the_plots_stop_and_log_out(
     # the submit form: the example case folder, 2 cores from the estimator's options
     browser.find_element(By.ID, "nav-submit").click()
     wait_for(lambda: browser.find_elements(By.ID, "submit-form"), timeout=10)
-    case = case_folder(tmp_path, "example-case", 1.0)
+    case = case_folder(tmp_path, "example-case", 1.5)
     browser.find_element(By.ID, "folder").send_keys(str(case))
     wait_for(lambda: option_values(browser) == ["1", "2"], timeout=20)
     cores = Select(browser.find_element(By.ID, "cores"))
@@ -206,7 +206,12 @@ def test_log_in_submit_watch_read_the_plots_stop_and_log_out(
 
     # the estimator's table for a pasted namelist
     browser.find_element(By.ID, "nav-estimate").click()
-    browser.find_element(By.ID, "namelist").send_keys((EXAMPLE / "namelist.input").read_text())
+    # pasted: the textarea gets the whole text at once (send_keys types it key by key, 8 s);
+    # the page has no script on it, the form posts what the textarea holds
+    pasted = (EXAMPLE / "namelist.input").read_text()
+    area = browser.find_element(By.ID, "namelist")
+    browser.execute_script("arguments[0].value = arguments[1];", area, pasted)
+    assert area.get_attribute("value") == pasted
     browser.find_element(By.ID, "estimate").click()
     wait_for(lambda: browser.find_elements(By.ID, "estimate-table"), timeout=20)
     rows = browser.find_elements(By.CSS_SELECTOR, "#estimate-table tbody tr")
