@@ -100,7 +100,7 @@ def resolve_inside(base: Path, relpath: str) -> Path:
     return candidate
 
 
-BATCH = 4 << 20  # bytes handed to the hashing and writing threads at a time
+BATCH = 2 << 20  # bytes handed to the hashing and writing threads at a time
 _WORKERS = concurrent.futures.ThreadPoolExecutor(8, thread_name_prefix="localrun-upload")
 
 

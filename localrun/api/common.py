@@ -197,14 +197,14 @@ async def part_text(part: BodyPartReader) -> str:
 
 # streamed bodies: raw uploads and multipart forms read in large pieces
 
-READ_AHEAD = 4 << 20  # body bytes the socket may buffer before reading pauses
+READ_AHEAD = 1 << 20  # the socket's reads pause past twice this, resume below it
 HEAD_LIMIT = 64 << 10  # a part's headers, or what comes before the first boundary
 
 
 async def body_chunks(request: web.Request) -> AsyncIterator[bytes]:
-    """The request body as the socket's reads gave it (no copies, no joins), with up to
-    READ_AHEAD bytes read ahead; a body shorter than its Content-Length is an
-    HttpProcessingError (a 400 from every family's error middleware)."""
+    """The request body as the socket's reads gave it (no copies, no joins), with up to twice
+    READ_AHEAD bytes read ahead (aiohttp's default: 128 KiB); a body shorter than its
+    Content-Length is an HttpProcessingError (a 400 from every family's error middleware)."""
     content = request.content
     content.set_read_chunk_size(READ_AHEAD)
     while True:
