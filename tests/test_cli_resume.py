@@ -85,8 +85,8 @@ def test_a_run_without_restart_files_cannot_resume(daemon: Daemon, tmp_path: Pat
 def test_a_cfl_failure_is_retried_with_a_smaller_step(daemon: Daemon, tmp_path: Path) -> None:
     step = "time_step                           = 12,"
     case = make_case(daemon, tmp_path / "case", **{step: "time_step = 24,"})
-    with (case / "namelist.input").open("a") as namelist:  # nothing here is watched mid-run
-        namelist.write("\n&localrun_simulator\n speed = 10,\n/\n")
+    with (case / "namelist.input").open("a") as handle:  # nothing here is watched mid-run
+        handle.write("\n&localrun_simulator\n speed = 10,\n/\n")
     done = daemon.localrun("submit", str(case), "--cores", "1", "--cfl-retries", "2", "--wait")
     assert done.returncode == 1  # this run failed; its retry is another run
     first = done.stdout.strip().splitlines()[-1]

@@ -62,8 +62,8 @@ def test_inspect_of_a_daemon_run_folder(daemon: Daemon, tmp_path: Path) -> None:
     case, quick = tmp_path / "case", tmp_path / "quick"
     for folder in (case, quick):
         assert daemon.localrun("example", str(folder)).returncode == 0
-    with (quick / "namelist.input").open("a") as namelist:  # this one is only read once ended
-        namelist.write("\n&localrun_simulator\n speed = 20,\n/\n")
+    with (quick / "namelist.input").open("a") as handle:  # this one is only read once ended
+        handle.write("\n&localrun_simulator\n speed = 20,\n/\n")
     ended = submit(daemon, quick, "--wait")
     report = inspect(daemon, ended)
     assert report["state"] == "succeeded" and report["code"] == "ok"
