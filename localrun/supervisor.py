@@ -30,6 +30,7 @@ log = logging.getLogger("localrun.supervisor")
 
 STALL_CPU_PERCENT = 5.0
 DISK_CHECK_S = 5.0
+EXIT_RETRIES_S = 5.0  # how long an exit is watched again while its leftovers are killed
 LAUNCHER_TAIL_BYTES = 65536  # of mpirun's stdout, where its rank-failure banner is
 
 
@@ -48,6 +49,7 @@ class Watch:
     disk_checked: float = 0.0  # when the run's folder was last measured (monotonic)
     oversubscribed: bool = False  # more ranks than cores on the machine at some time
     run: Run | None = None  # the record the monitor is built from
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class Supervisor:
@@ -149,14 +151,17 @@ class Supervisor:
                 disk_full = True
             except Exception:
                 log.exception("supervisor tick failed")
+            # asyncio.timeout, not wait_for: on 3.11 wait_for returns the wait's result when
+            # a kick sets the event as close() cancels, and the loop swallowed its cancellation
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.poll_interval_s)
+                async with asyncio.timeout(self.settings.poll_interval_s):
+                    await self._wake.wait()
 
     async def tick(self) -> None:
         await self.executor.refresh([w.ref for w in self._watches.values()])
         slowdown = self._oversubscription()
         for watch in list(self._watches.values()):
-            await self._watch(watch, slowdown)
+            await self._watch_one(watch, slowdown)
         async with self._scheduling:
             await self._schedule()
 
@@ -314,7 +319,18 @@ class Supervisor:
                 "reason": first.reason if isinstance(first, Queued) else None,
             },
         )
-        self.executor.on_exit(ref, self.kick)
+        self.executor.on_exit(ref, lambda: self._exited(run.id))
+
+    def _exited(self, run_id: str) -> None:
+        """A run's root process ended: that run alone is watched now, so that its end is
+        recorded at once (a kick's tick would poll and sample every live run first)."""
+        watch = self._watches.get(run_id)
+        if watch is None or self._task is None or self._task.done():
+            self.kick()
+            return
+        task = asyncio.create_task(self._watch_exited(watch), name="localrun-exited")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def _monitor_of(self, watch: Watch) -> Monitor:
         if watch.monitor is None:
@@ -332,6 +348,28 @@ class Supervisor:
         )
 
     # watching
+
+    async def _watch_one(self, watch: Watch, slowdown: float = 1.0) -> None:
+        """One watch of one run at a time (the tick's and an exit's may meet)."""
+        async with watch.lock:
+            if self._watches.get(watch.run_id) is watch:  # not ended meanwhile
+                await self._watch(watch, slowdown)
+
+    async def _watch_exited(self, watch: Watch) -> None:
+        """Until the run is recorded as ended: what its root left behind (MPI's proxies, say)
+        is killed by the first polls, then it ends; past EXIT_RETRIES_S the tick goes on."""
+        pause = 0.01
+        deadline = time.monotonic() + EXIT_RETRIES_S
+        try:
+            while True:
+                await self._watch_one(watch)
+                if self._watches.get(watch.run_id) is not watch or time.monotonic() > deadline:
+                    return
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 0.5)
+        except Exception:
+            log.exception("recording the end of run %s failed; the next tick tries", watch.run_id)
+            self.kick()
 
     async def _watch(self, watch: Watch, slowdown: float = 1.0) -> None:
         exited = await self.executor.poll(watch.ref)
@@ -490,7 +528,7 @@ class Supervisor:
         if run is None:
             return
         await self._finish(run, exited, watch.monitor, stop_reason=run.stop_reason, watch=watch)
-        self.kick()
+        self.launch_queued()  # its cores are free
 
     async def _finish(
         self,

@@ -189,6 +189,50 @@ async def test_a_run_s_monitor_is_built_at_its_first_watch_not_at_launch(
     assert (await until_terminal(service, "a", run.id)).state in ("cancelled", "succeeded")
 
 
+async def test_a_run_s_end_is_recorded_at_once_without_watching_the_other_runs(
+    aiohttp_client: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loop waits 60 s between ticks, and another live run's watch would hang: the end
+    comes from the run's own exit, watched alone."""
+    service = await start_service(aiohttp_client, tmp_path, poll_interval_s=60, sim_speed=50)
+    supervisor = service.supervisor
+    entered = asyncio.Event()
+    watch = supervisor._watch
+
+    async def held_watch(found: Watch, slowdown: float = 1.0) -> None:
+        if found.run_id == "held":
+            entered.set()
+            await asyncio.Event().wait()
+        await watch(found, slowdown)
+
+    monkeypatch.setattr(supervisor, "_watch", held_watch)
+    supervisor._watches["held"] = Watch("held", "0:0.0", None, 0.0, 60, 0.0)
+    try:
+        run = await service.create_run("a", "localrun")
+        await inputs(service, "a", run.id, minutes=2)
+        await service.start("a", run.id, cores=1)
+        ended = await until_terminal(service, "a", run.id, limit_s=45)
+        assert ended.state == "succeeded", ended
+        assert not entered.is_set()
+    finally:
+        supervisor._watches.pop("held", None)
+
+
+async def test_close_ends_the_loop_even_right_after_a_kick(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    """On Python 3.11, wait_for returned the wake event's result when a kick set it as
+    close() cancelled, and the loop went on: the daemon's shutdown hung."""
+    service = await start_service(aiohttp_client, tmp_path, poll_interval_s=60)
+    for _ in range(20):
+        await asyncio.sleep(0)
+        service.supervisor.kick()
+        await asyncio.sleep(0)
+    service.supervisor.kick()
+    await asyncio.wait_for(service.supervisor.close(), 10)
+    assert service.supervisor._task is not None and service.supervisor._task.done()
+
+
 def watch_monitor(service: Service, run_id: str) -> Monitor | None:
     return service.supervisor._watches[run_id].monitor
 
