@@ -380,6 +380,9 @@ class Supervisor:
         queued = watch.extra.get("state") == State.QUEUED
         if queued and not refused and not await self._left_queue(watch):
             return
+        if exited is not None:  # its end reads the logs to their last line; no sample
+            await self._complete(watch, exited)
+            return
         sample = await self.executor.sample(watch.ref)
         now = time.monotonic()
         conditions = Conditions(now - watch.started, watch.walltime_s, slowdown)
@@ -392,9 +395,9 @@ class Supervisor:
         if progressed:
             watch.last_activity = now
         changes: dict[str, Any] = {"progress": progress}
-        if sample.alive and exited is None:  # a sample of processes ending reads as idle
+        if sample.alive:
             cpu = sample.cpu_percent
-            if cpu is not None and exited is None:
+            if cpu is not None:
                 watch.cpu_shares.append(cpu / (100.0 * max(watch.extra.get("cores", 1), 1)))
             changes["usage"] = {
                 "cpu_percent": None if cpu is None else round(cpu, 1),
@@ -402,9 +405,6 @@ class Supervisor:
                 "processes": sample.processes,
             }
         await self.store.update_run(watch.run_id, **changes)
-        if exited is not None:
-            await self._complete(watch, exited)
-            return
         if watch.stop_task is not None:
             return
         if now - watch.started > watch.walltime_s + self.executor.walltime_slack_s:
