@@ -547,7 +547,7 @@ class Store:
         return StoredFile(**dict(row))
 
     async def files(self, run_id: str, kind: str | None = None) -> list[StoredFile]:
-        """On the reader: a keyed lookup that Cloudrun's status polls make twice."""
+        """On the reader: a keyed lookup that some families' status polls make twice."""
         if kind is None:
             rows = self._read("SELECT * FROM files WHERE run_id = ? ORDER BY id", (run_id,))
         else:
@@ -654,7 +654,7 @@ class Store:
         return [(str(r[0]), str(r[1])) for r in rows]
 
     async def job_runs(self, job_id: str) -> list[Run]:
-        """On the reader, like a page of runs: Rescale's status polls ask for it."""
+        """On the reader, like a page of runs: a job's status polls ask for it."""
         return self._read_runs(
             f"SELECT {_COLUMNS_BUT_LAUNCH} FROM runs WHERE job_id = ? ORDER BY job_index",
             (job_id,),
