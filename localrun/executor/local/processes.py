@@ -68,6 +68,7 @@ class LocalExecutor:
         self._table = ProcessTable()
         self._leftovers_since: dict[int, float] = {}
         self._created: dict[int, float] = {}
+        self._namespaced: set[int] = set()  # spawned in bubblewrap's own pid namespace
         self._pidfds: dict[int, tuple[int, asyncio.AbstractEventLoop]] = {}  # event loop only
 
     async def _off_loop(self, fn: Callable[..., T], *args: object) -> T:
@@ -150,6 +151,8 @@ class LocalExecutor:
         proc = psutil.Process(child.pid)
         self._children[child.pid] = child
         self._remember(proc, request)
+        if self.sandbox is not None:
+            self._namespaced.add(child.pid)
         return Pid(child.pid, proc.create_time()).ref()
 
     def _remember(self, proc: psutil.Process, request: LaunchRequest) -> None:
@@ -199,6 +202,9 @@ class LocalExecutor:
         exited = self._root_exited(pid)
         if exited is None:
             return None
+        if pid in self._namespaced:  # the kernel killed the namespace with its first process
+            remove_scratch(self._created.get(pid, time.time()) - CREATE_TIME_TOLERANCE_S)
+            return exited
         leftovers = [p for p in self._members(pid) if p.pid != pid and _alive(p)]
         if not leftovers:
             remove_scratch(self._created.get(pid, time.time()) - CREATE_TIME_TOLERANCE_S)
@@ -364,6 +370,7 @@ class LocalExecutor:
             self._created,
         ):
             table.pop(pid, None)
+        self._namespaced.discard(pid)
 
 
 def _is_bwrap(proc: psutil.Process) -> bool:
