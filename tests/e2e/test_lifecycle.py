@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import time
 from pathlib import Path
@@ -59,8 +60,18 @@ def test_kill_9_the_daemon_mid_run_then_restart(daemon: Daemon, tmp_path: Path) 
     run = submit(daemon, long_case(tmp_path, 40))
     wait_for(lambda: (state(daemon, run["id"])["progress"] or {}).get("percent", 0) > 5, 60)
     daemon.kill(signal.SIGKILL)
-    assert run_processes(daemon, run["id"]), "the run must survive the daemon"
-    daemon.start()
+    alive = run_processes(daemon, run["id"])
+    assert alive, "the run must survive the daemon"
+    # held still while the daemon restarts (it adopts before it answers), so that a slow
+    # start-up on a loaded machine cannot let the run end first: this restart must adopt it
+    for proc in alive:
+        proc.suspend()
+    try:
+        daemon.start()
+    finally:
+        for proc in alive:
+            with contextlib.suppress(psutil.Error):
+                proc.resume()
     final = wait_for(lambda: (s := state(daemon, run["id"]))["state"] in TERMINAL and s, 120)
     assert final["state"] == "succeeded", final
     terminal = [e for e in final["events"] if e["state"] in TERMINAL]

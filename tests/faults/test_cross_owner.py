@@ -70,6 +70,7 @@ async def test_no_route_lets_another_owner_see_or_change_a_run(
         "job": job["id"],
         "run": "1",
         "path": "namelist.input",
+        "name": "namelist.input",  # the native API's raw upload of one input
         "field": "T2",
         "sid": "user_files::local",
         "grant": "not-a-grant",
