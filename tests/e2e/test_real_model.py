@@ -38,6 +38,8 @@ def submit(daemon: Daemon, case: Path, *more: str) -> dict[str, object]:
 def test_no_version_runs_the_configured_model_and_says_so(daemon: Daemon, tmp_path: Path) -> None:
     case = tmp_path / "case"
     assert daemon.localrun("example", str(case)).returncode == 0
+    with (case / "namelist.input").open("a") as handle:  # three runs, each only read once ended
+        handle.write("\n&localrun_simulator\n speed = 30,\n/\n")
     configured = daemon.env["LOCALRUN_MODELS"].split("=", 1)[1]
     run = submit(daemon, case)
     assert (run["state"], run["version"], run["executable"]) == ("succeeded", "4.7.1", configured)
