@@ -241,9 +241,14 @@ def running_daemon(base: Path, extra_env: dict[str, str], start: bool = True) ->
         d.env["LOCALRUN_URL"] = d.url
         yield d
     finally:
-        if d.proc is not None and d.proc.poll() is None:
-            d.kill(signal.SIGTERM)
-        _kill_leftovers(data_dir)
+        try:
+            if d.proc is not None and d.proc.poll() is None:
+                d.kill(signal.SIGTERM)
+        except subprocess.TimeoutExpired:  # a shutdown that hangs fails the test, and the
+            d.kill(signal.SIGKILL)  # daemon is not left running after it
+            raise
+        finally:
+            _kill_leftovers(data_dir)
 
 
 def pytest_configure(config: pytest.Config) -> None:
