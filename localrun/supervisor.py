@@ -20,6 +20,7 @@ from localrun.errors import NoSpace
 from localrun.executor import Executor, Exited, LaunchRequest, Queued
 from localrun.executor.prepare import model_executable, simulator_executable
 from localrun.files import run_paths
+from localrun.log_wakeup import LogWakeup
 from localrun.runs import Run, State, StopReason
 from localrun.store import Store
 from localrun.wrf.estimate import DEFAULT_MODEL, CostModel, Sample, fit
@@ -31,6 +32,7 @@ log = logging.getLogger("localrun.supervisor")
 STALL_CPU_PERCENT = 5.0
 DISK_CHECK_S = 5.0
 EXIT_RETRIES_S = 5.0  # how long an exit is watched again while its leftovers are killed
+LOG_READ_GAP_S = 0.02  # after a log wake-up, before the read
 LAUNCHER_TAIL_BYTES = 65536  # of mpirun's stdout, where its rank-failure banner is
 
 
@@ -50,6 +52,8 @@ class Watch:
     oversubscribed: bool = False  # more ranks than cores on the machine at some time
     run: Run | None = None  # the record the monitor is built from
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    reading: bool = False  # a read of its progress, woken by its log, is on its way
+    slowdown: float = 1.0  # the machine's oversubscription at the last tick
 
 
 class Supervisor:
@@ -69,6 +73,7 @@ class Supervisor:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._logs = LogWakeup(self._log_grew)
         self.cost_model: CostModel = DEFAULT_MODEL
         self.ended: list[Callable[[Run], Awaitable[None]]] = []  # called once per run that ends
         self.started: list[Callable[[], Awaitable[None]]] = []  # called after adoption at start
@@ -99,6 +104,7 @@ class Supervisor:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+        self._logs.close()
 
     async def recalibrate(self) -> None:
         """Refit the cost model on this host's recent finished runs (fit keeps the trusted)."""
@@ -109,6 +115,7 @@ class Supervisor:
     def unwatch(self, run_id: str) -> None:
         """Stop watching a run whose record is going away (its processes are stopped apart)."""
         self._watches.pop(run_id, None)
+        self._logs.unwatch(run_id)
 
     def kick(self) -> None:
         self._wake.set()
@@ -330,6 +337,36 @@ class Supervisor:
             },
         )
         self.executor.on_exit(ref, lambda: self._exited(run.id))
+        self._logs.watch(run.id, run_paths(self.settings.data_path, run.id).work)
+
+    def _log_grew(self, run_id: str) -> None:
+        """WRF wrote to its log: the run's progress is read now, at most every
+        LOG_READ_GAP_S (a step's lines come in bursts), by one task at a time."""
+        watch = self._watches.get(run_id)
+        if watch is None or watch.reading or self._task is None or self._task.done():
+            return
+        watch.reading = True
+        task = asyncio.create_task(self._read_progress(watch), name="localrun-progress")
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _read_progress(self, watch: Watch) -> None:
+        try:
+            await asyncio.sleep(LOG_READ_GAP_S)  # the rest of the burst
+            async with watch.lock:
+                monitor = watch.monitor  # built by the run's first tick, not while it starts
+                if self._watches.get(watch.run_id) is not watch or monitor is None:
+                    return
+                now = time.monotonic()
+                conditions = Conditions(now - watch.started, watch.walltime_s, watch.slowdown)
+                progressed, progress = await asyncio.to_thread(_read_logs, monitor, conditions)
+                if progressed:
+                    watch.last_activity = now
+                    await self.store.update_run(watch.run_id, progress=progress)
+        except Exception:
+            log.exception("reading the progress of run %s failed", watch.run_id)
+        finally:
+            watch.reading = False
 
     def _exited(self, run_id: str) -> None:
         """A run's root process ended: that run alone is watched now, so that its end is
@@ -394,6 +431,7 @@ class Supervisor:
             await self._complete(watch, exited)
             return
         sample = await self.executor.sample(watch.ref)
+        watch.slowdown = slowdown
         now = time.monotonic()
         conditions = Conditions(now - watch.started, watch.walltime_s, slowdown)
         monitor = await self._monitor_of(watch)
@@ -533,6 +571,7 @@ class Supervisor:
 
     async def _complete(self, watch: Watch, exited: Exited) -> None:
         self._watches.pop(watch.run_id, None)
+        self._logs.unwatch(watch.run_id)
         self.executor.forget(watch.ref)
         run = await self.store.get_run(watch.run_id)
         if run is None:

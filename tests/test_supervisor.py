@@ -233,6 +233,28 @@ async def test_close_ends_the_loop_even_right_after_a_kick(
     assert service.supervisor._task is not None and service.supervisor._task.done()
 
 
+async def test_progress_is_read_as_the_log_grows_not_at_the_next_tick(
+    aiohttp_client: Any, tmp_path: Path
+) -> None:
+    service = await start_service(aiohttp_client, tmp_path, poll_interval_s=60, sim_speed=2)
+    run = await service.create_run("a", "localrun")
+    await inputs(service, "a", run.id, minutes=20)
+    await service.start("a", run.id, cores=1)
+    await eventually(lambda: _state_is(service, run.id, "running"), timeout=30, interval=0.02)
+    service.supervisor.kick()  # the first tick builds the run's monitor; the next is 60 s off
+    await eventually(lambda: watch_monitor(service, run.id), timeout=30, interval=0.02)
+    first = await eventually(lambda: _percent_over(service, run.id, 0.0), timeout=30)
+    later = await eventually(lambda: _percent_over(service, run.id, first), timeout=30)
+    assert later > first
+    await service.stop("a", run.id)
+    assert (await until_terminal(service, "a", run.id)).state in ("cancelled", "succeeded")
+
+
+async def _percent_over(service: Service, run_id: str, floor: float) -> float | None:
+    percent = (await service.get_run("a", run_id)).percent
+    return percent if percent > floor else None
+
+
 def watch_monitor(service: Service, run_id: str) -> Monitor | None:
     return service.supervisor._watches[run_id].monitor
 
