@@ -110,8 +110,12 @@ def test_watch_into_a_file_writes_plain_lines(daemon: Daemon, tmp_path: Path) ->
 def test_ctrl_c_leaves_the_run_going_and_says_how_to_follow_it(
     daemon: Daemon, tmp_path: Path
 ) -> None:
+    case = example(daemon, tmp_path)
+    namelist = case / "namelist.input"  # an hour of model time: it still runs after the Ctrl-C
+    text = namelist.read_text()
+    namelist.write_text(text.replace("= 30,", "= 60,"))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "localrun", "submit", str(example(daemon, tmp_path)), "--watch"],
+        [sys.executable, "-m", "localrun", "submit", str(case), "--watch"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=daemon.env,
