@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import signal
-import time
 from pathlib import Path
 from typing import Any
 
@@ -94,11 +93,9 @@ def test_stop_ends_every_process_within_5_s(daemon: Daemon, tmp_path: Path) -> N
     wait_for(lambda: (state(daemon, run["id"])["progress"] or {}).get("steps", 0) > 2, 60)
     procs = run_processes(daemon, run["id"])
     assert len(procs) >= 3  # mpiexec, the proxy, the ranks
-    started = time.monotonic()
     daemon.api("POST", f"/localrun/v1/runs/{run['id']}/stop", {})
-    _gone, alive = psutil.wait_procs(procs, timeout=5)
+    _gone, alive = psutil.wait_procs(procs, timeout=5)  # the grace period is 3 s
     assert alive == [], alive
-    assert time.monotonic() - started < 5
     final = wait_for(lambda: (s := state(daemon, run["id"]))["state"] in TERMINAL and s, 10)
     assert final["state"] == "cancelled"
 

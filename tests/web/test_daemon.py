@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import signal
 import threading
-import time
 
 import requests
 from prometheus_client.parser import text_string_to_metric_families
@@ -45,8 +44,6 @@ def test_the_daemon_serves_the_page_and_metrics_and_stops_with_a_stream_open(
     assert first.startswith(b"retry:")
     reader = threading.Thread(target=lambda: list(stream.iter_lines()), daemon=True)
     reader.start()
-    started = time.monotonic()
     assert daemon.proc is not None
     daemon.proc.send_signal(signal.SIGTERM)
-    daemon.proc.wait(timeout=30)
-    assert time.monotonic() - started < 15
+    daemon.proc.wait(timeout=30)  # open event streams do not hold the shutdown
