@@ -111,9 +111,8 @@ def test_ctrl_c_leaves_the_run_going_and_says_how_to_follow_it(
     daemon: Daemon, tmp_path: Path
 ) -> None:
     case = example(daemon, tmp_path)
-    namelist = case / "namelist.input"  # an hour of model time: it still runs after the Ctrl-C
-    text = namelist.read_text()
-    namelist.write_text(text.replace("= 30,", "= 60,"))
+    with (case / "namelist.input").open("a") as handle:  # slow: it still runs after the Ctrl-C
+        handle.write("\n&localrun_simulator\n speed = 0.2,\n/\n")
     proc = subprocess.Popen(
         [sys.executable, "-m", "localrun", "submit", str(case), "--watch"],
         stdout=subprocess.PIPE,
@@ -131,6 +130,6 @@ def test_ctrl_c_leaves_the_run_going_and_says_how_to_follow_it(
     assert f"localrun watch {run_id}" in stderr and "goes on" in stderr
     assert len(stderr.strip().splitlines()) == 1, stderr
     assert daemon.api("GET", f"/localrun/v1/runs/{run_id}")["state"] == "running"
+    assert daemon.localrun("stop", run_id).returncode == 0
     followed = daemon.localrun("watch", run_id[:8])
-    assert followed.returncode == 0, followed.stderr
-    assert followed.stdout.splitlines()[-1] == "succeeded"
+    assert followed.stdout.splitlines()[-1].startswith("cancelled"), followed.stderr
