@@ -7,11 +7,10 @@ import ipaddress
 import logging
 import os
 import shutil
-import subprocess
 import sys
-import time
 from pathlib import Path
 
+from localrun import daemon_process
 from localrun.cli.common import CommandError, Subparsers
 from localrun.cli.logsetup import setup
 from localrun.config import SETTINGS, Settings, SettingsError, load
@@ -113,26 +112,21 @@ def detach(args: argparse.Namespace, settings: Settings) -> int:
         argv += ["--log-file", str(log_file)]
     url_file = settings.data_path / URL_FILE
     before = url_file.stat().st_mtime_ns if url_file.exists() else -1
-    with open(os.devnull, "rb") as null_in, open(log_file, "ab") as log_out:
-        proc = subprocess.Popen(  # what it says before its logging starts goes to the log too
-            [sys.executable, "-m", "localrun", *argv],
-            stdin=null_in,
-            stdout=log_out,
-            stderr=log_out,
-            start_new_session=True,
+    proc = daemon_process.spawn(argv, log_file)
+    try:
+        daemon_process.wait_ready(
+            proc, lambda: url_file.exists() and url_file.stat().st_mtime_ns != before, 60, 0.2
         )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        written = url_file.exists() and url_file.stat().st_mtime_ns != before
-        if written and proc.poll() is None:
-            url = url_file.read_text().strip()
-            print(f"localrun serving at {url} (pid {proc.pid}); log in {log_file}")
-            print(f"stop it with: kill {proc.pid}", file=sys.stderr)
-            return 0
-        if proc.poll() is not None:
-            raise CommandError(f"the daemon exited at start-up: {_last_line(log_file)}")
-        time.sleep(0.2)
-    raise CommandError(f"the daemon did not start listening within 60 s; see {log_file}")
+    except daemon_process.NotReady as exc:
+        if exc.exited:
+            raise CommandError(f"the daemon exited at start-up: {_last_line(log_file)}") from None
+        raise CommandError(
+            f"the daemon did not start listening within 60 s; see {log_file}"
+        ) from None
+    url = url_file.read_text().strip()
+    print(f"localrun serving at {url} (pid {proc.pid}); log in {log_file}")
+    print(f"stop it with: kill {proc.pid}", file=sys.stderr)
+    return 0
 
 
 def _last_line(log_file: Path) -> str:

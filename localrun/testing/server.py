@@ -7,17 +7,16 @@ import contextlib
 import json
 import os
 import secrets
-import signal
 import socket
 import ssl
 import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from localrun import daemon_process
 
 ADMIN = "/localrun/admin/v1"
 
@@ -94,25 +93,16 @@ class LocalrunServer:
             )
             self.ca_bundle = str(made.ca)
         self.port = free_port()
-        log = self.log_path.open("ab")
+        self.proc = daemon_process.spawn(
+            ["serve", "--port", str(self.port)], self.log_path, self.env
+        )
         try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "localrun", "serve", "--port", str(self.port)],
-                env=self.env,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )
-        finally:
-            log.close()
-        deadline = time.monotonic() + timeout
-        while not self._answers():
-            if self.proc.poll() is not None:
-                raise LocalrunError(f"localrun exited at start-up:\n{self.log_tail()}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise LocalrunError(f"localrun did not answer in {timeout:g} s")
-            time.sleep(0.05)
+            daemon_process.wait_ready(self.proc, self._answers, timeout)
+        except daemon_process.NotReady as exc:
+            if exc.exited:
+                raise LocalrunError(f"localrun exited at start-up:\n{self.log_tail()}") from None
+            self.stop()
+            raise LocalrunError(f"localrun did not answer in {timeout:g} s") from None
         return self
 
     def _answers(self) -> bool:
@@ -138,19 +128,13 @@ class LocalrunServer:
             return
         with contextlib.suppress(LocalrunError, OSError):  # it is stopped all the same
             self.admin("POST", "/reset", {"all": True})
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=15)
+        daemon_process.terminate(self.proc)
 
     def restart(self) -> LocalrunServer:
         """Stop the daemon (SIGTERM; runs keep going) and start it again on the same data
         directory, on a new port; tokens stay valid."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(timeout=30)
+        if self.proc is not None:
+            daemon_process.terminate(self.proc, grace_s=30)
         return self.start()
 
     def __enter__(self) -> LocalrunServer:
