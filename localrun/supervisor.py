@@ -54,6 +54,7 @@ class Watch:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     reading: bool = False  # a read of its progress, woken by its log, is on its way
     slowdown: float = 1.0  # the machine's oversubscription at the last tick
+    progress: dict[str, Any] | None = None  # as last read from its logs
 
 
 class Supervisor:
@@ -357,12 +358,8 @@ class Supervisor:
                 monitor = watch.monitor  # built by the run's first tick, not while it starts
                 if self._watches.get(watch.run_id) is not watch or monitor is None:
                     return
-                now = time.monotonic()
-                conditions = Conditions(now - watch.started, watch.walltime_s, watch.slowdown)
-                progressed, progress = await asyncio.to_thread(_read_logs, monitor, conditions)
-                if progressed:
-                    watch.last_activity = now
-                    await self.store.update_run(watch.run_id, progress=progress)
+                if await self._read_logs(watch, monitor):
+                    await self.store.update_run(watch.run_id, progress=watch.progress)
         except Exception:
             log.exception("reading the progress of run %s failed", watch.run_id)
         finally:
@@ -432,17 +429,15 @@ class Supervisor:
             return
         sample = await self.executor.sample(watch.ref)
         watch.slowdown = slowdown
-        now = time.monotonic()
-        conditions = Conditions(now - watch.started, watch.walltime_s, slowdown)
         monitor = await self._monitor_of(watch)
-        progressed, progress = await asyncio.to_thread(_read_logs, monitor, conditions)
+        await self._read_logs(watch, monitor)
+        now = time.monotonic()
         if monitor.shell:  # a command that writes is alive, whether it steps WRF or not
             written = await asyncio.to_thread(_output_bytes, self.settings.data_path, watch.run_id)
-            progressed = progressed or written > watch.output_bytes
+            if written > watch.output_bytes:
+                watch.last_activity = now
             watch.output_bytes = written
-        if progressed:
-            watch.last_activity = now
-        changes: dict[str, Any] = {"progress": progress}
+        changes: dict[str, Any] = {"progress": watch.progress}
         if sample.alive:
             cpu = sample.cpu_percent
             if cpu is not None:
@@ -466,6 +461,16 @@ class Supervisor:
         elif await self._over_disk_limit(watch, now):
             limit = self.settings.run_disk_bytes
             self._begin_stop(watch, StopReason.DISK, f"its folder holds more than {limit} bytes")
+
+    async def _read_logs(self, watch: Watch, monitor: Monitor) -> bool:
+        """Read what WRF logged since the last read into watch.progress; whether it logged a
+        new step (then the run was active now)."""
+        now = time.monotonic()
+        conditions = Conditions(now - watch.started, watch.walltime_s, watch.slowdown)
+        progressed, watch.progress = await asyncio.to_thread(_read_logs, monitor, conditions)
+        if progressed:
+            watch.last_activity = now
+        return progressed
 
     async def _over_disk_limit(self, watch: Watch, now: float) -> bool:
         """Whether the run's folder holds more than run_disk_bytes; measured every few
