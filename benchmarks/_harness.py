@@ -168,7 +168,7 @@ class Daemon:
             self.create_token()
         log = (self.root / "daemon.log").open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "localrun", "serve", "--port", str(self.port)],
+            self.command(),
             env=self.env,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -177,6 +177,9 @@ class Daemon:
         )
         log.close()
         wait_http(self.url + "/healthz", self.proc)
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "localrun", "serve", "--port", str(self.port)]
 
     def api(self, method: str, path: str, body: Any = None) -> Any:
         return Client(self.url, self.token, timeout=60).call(method, path, body)

@@ -19,7 +19,6 @@ import functools
 import inspect
 import os
 import pstats
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from _harness import Daemon, median, run_benchmark, wait_http
+from _harness import Daemon, median, run_benchmark
 from launch_overhead import TERMINAL, wait_ranks
 
 from localrun.client import Client
@@ -133,21 +132,9 @@ class TracedDaemon(Daemon):
         if cprofile:
             self.env[CPROFILE_ENV] = cprofile
 
-    def start(self) -> None:
-        if not self.token:
-            self.create_token()
-        log = (self.root / "daemon.log").open("ab")
+    def command(self) -> list[str]:
         here = str(Path(__file__).resolve())
-        self.proc = subprocess.Popen(
-            [sys.executable, here, "_serve", "serve", "--port", str(self.port)],
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-        log.close()
-        wait_http(self.url + "/healthz", self.proc)
+        return [sys.executable, here, "_serve", "serve", "--port", str(self.port)]
 
 
 def one_launch(daemon: Daemon, client: Client, cores: int, index: int) -> tuple[float, float]:
