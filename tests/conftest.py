@@ -21,12 +21,12 @@ from typing import Any, TypeVar
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from localrun import daemon_process
 from localrun.api.keys import SERVICE
 from localrun.app import init_app
 from localrun.client import Client
 from localrun.config import Settings
 from localrun.service import Service
-from tests.polling import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("LOCALRUN_FIXTURES", REPO / "tests" / "fixtures" / "wrf"))
@@ -137,15 +137,8 @@ class Daemon:
 
     def start(self) -> None:
         self.port = self.port or free_port()
-        log = open(self.data_dir / f"daemon-{time.time():.0f}.log", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "localrun", "serve", "--port", str(self.port)],
-            env=self.env,
-            stdout=log,
-            stderr=log,
-            start_new_session=True,
-        )
-        proc = self.proc
+        log = self.data_dir / f"daemon-{time.time():.0f}.log"
+        self.proc = daemon_process.spawn(["serve", "--port", str(self.port)], log, self.env)
 
         def answering() -> bool:
             try:
@@ -154,11 +147,12 @@ class Daemon:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=2, context=context):
                     return True
             except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError("daemon exited at start-up; see its log") from None
                 return False
 
-        wait_for(answering, timeout=30)
+        try:
+            daemon_process.wait_ready(self.proc, answering, timeout=30)
+        except daemon_process.NotReady as exc:
+            raise RuntimeError(f"the daemon {exc}; see {log}") from None
 
     def kill(self, sig: int = signal.SIGKILL) -> None:
         assert self.proc is not None
