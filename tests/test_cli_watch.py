@@ -115,6 +115,9 @@ def test_ctrl_c_leaves_the_run_going_and_says_how_to_follow_it(
         handle.write("\n&localrun_simulator\n speed = 0.2,\n/\n")
     proc = subprocess.Popen(
         [sys.executable, "-m", "localrun", "submit", str(case), "--watch"],
+        # as from a terminal: a shell's background job (a CI runner's, say) ignores SIGINT,
+        # and what it starts inherits that
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=daemon.env,

@@ -64,11 +64,16 @@ def test_sql_is_only_in_the_store() -> None:
     assert offenders(SQL, ("localrun.store",)) == []
 
 
-def test_processes_are_only_the_executors_the_simulators_and_serve_detach() -> None:
-    # `serve --detach` and the test double's fixture (localrun.testing) start the daemon itself;
-    # no run's process starts there.
+def test_processes_are_only_the_executors_the_simulators_and_the_daemons_own() -> None:
+    # localrun.daemon_process starts the daemon itself (for serve --detach and the test double,
+    # whose localrun.testing names its Popen's type); no run's process starts there.
     imports = re.compile(r"^\s*(import|from) (psutil|subprocess)\b", re.MULTILINE)
-    allowed = ("localrun.executor", "localrun.wrf.sim", "localrun.cli.serve", "localrun.testing")
+    allowed = (
+        "localrun.executor",
+        "localrun.wrf.sim",
+        "localrun.daemon_process",
+        "localrun.testing",
+    )
     assert offenders(imports, allowed) == []
 
 
